@@ -1,0 +1,217 @@
+/**
+ * OpenAPI v3 fragments shared by our CRDs. The CRD files in crds/ are generated from these
+ * (`npm run gen:crds`) and a test fails when crds/ is stale, so the YAML in crds/ stays the
+ * single source of truth that the apiserver, the hook's validator and the chart all read.
+ */
+
+/** A JSON schema node as the apiserver's structural schema understands it. */
+export type Schema = Record<string, unknown>
+
+export const quantity = (description: string): Schema => ({
+  description,
+  'x-kubernetes-int-or-string': true,
+  anyOf: [{ type: 'integer' }, { type: 'string' }],
+  pattern: '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
+})
+
+export const resources = (what: string): Schema => ({
+  type: 'object',
+  description: `Compute resources of the ${what} container (requests and limits, as in a Pod).`,
+  additionalProperties: false,
+  properties: {
+    requests: {
+      type: 'object',
+      description: 'Minimum resources the scheduler reserves, e.g. {cpu: "1", memory: "2Gi"}.',
+      additionalProperties: quantity('A resource quantity such as "500m", "2", "4Gi".'),
+    },
+    limits: {
+      type: 'object',
+      description: 'Maximum resources the container may use.',
+      additionalProperties: quantity('A resource quantity such as "500m", "2", "4Gi".'),
+    },
+  },
+})
+
+export const envList = (what: string): Schema => ({
+  type: 'array',
+  description: `Extra environment variables for the ${what} container, as in a Pod's env.`,
+  maxItems: 64,
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['name'],
+  items: {
+    type: 'object',
+    required: ['name'],
+    properties: {
+      name: {
+        type: 'string',
+        description: 'Variable name.',
+        minLength: 1,
+        maxLength: 256,
+        pattern: '^[-._a-zA-Z][-._a-zA-Z0-9]*$',
+      },
+      value: { type: 'string', description: 'Literal value.', maxLength: 32768 },
+      valueFrom: {
+        type: 'object',
+        description: 'Source of the value (secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef), as in a Pod.',
+        'x-kubernetes-preserve-unknown-fields': true,
+      },
+    },
+    'x-kubernetes-validations': [
+      { rule: '!(has(self.value) && has(self.valueFrom))', message: 'env: set either value or valueFrom, not both' },
+    ],
+  },
+})
+
+export const imageField = (what: string, dflt: string): Schema => ({
+  type: 'string',
+  description: `Container image for ${what}. Pin it by tag or digest; changing it rolls the pods one at a time.`,
+  minLength: 1,
+  maxLength: 512,
+  pattern: '^[^\\s]+$',
+  default: dflt,
+})
+
+export const pullPolicy: Schema = {
+  type: 'string',
+  description: 'Image pull policy: Always, IfNotPresent or Never (Kubernetes default when empty).',
+  enum: ['Always', 'IfNotPresent', 'Never'],
+}
+
+export const argsField = (what: string): Schema => ({
+  type: 'array',
+  description: `Extra command-line arguments for ${what}, merged with the operator's defaults (see the README's merge rule).`,
+  maxItems: 256,
+  items: { type: 'string', maxLength: 4096 },
+})
+
+const looseObject = (description: string): Schema => ({
+  type: 'object',
+  description,
+  'x-kubernetes-preserve-unknown-fields': true,
+})
+
+/** Pod scheduling fields passed through unchanged to the pod template. */
+export const schedulingProperties: Record<string, Schema> = {
+  nodeSelector: {
+    type: 'object',
+    description: 'Node labels the pods must match (Pod nodeSelector).',
+    additionalProperties: { type: 'string' },
+  },
+  tolerations: {
+    type: 'array',
+    description: 'Pod tolerations, as in a Pod spec.',
+    maxItems: 64,
+    items: looseObject('A toleration (key, operator, value, effect, tolerationSeconds).'),
+  },
+  affinity: looseObject(
+    'Extra pod affinity rules, as in a Pod spec. nodeAffinity is used as given; podAntiAffinity terms are added to the ones hardAntiAffinity creates.',
+  ),
+  topologySpreadConstraints: {
+    type: 'array',
+    description: 'Topology spread constraints, as in a Pod spec. Their labelSelector defaults to this set\'s pods.',
+    maxItems: 16,
+    items: looseObject('A topology spread constraint.'),
+  },
+  priorityClassName: {
+    type: 'string',
+    description: 'PriorityClass of the pods.',
+    maxLength: 253,
+  },
+  imagePullSecrets: {
+    type: 'array',
+    description: 'Secrets used to pull the images (names in the same namespace).',
+    maxItems: 16,
+    items: {
+      type: 'object',
+      required: ['name'],
+      properties: { name: { type: 'string', description: 'Secret name.', minLength: 1, maxLength: 253 } },
+    },
+  },
+  podAnnotations: {
+    type: 'object',
+    description: 'Extra annotations on every pod (e.g. for a service mesh or a log shipper).',
+    additionalProperties: { type: 'string' },
+  },
+  podLabels: {
+    type: 'object',
+    description: 'Extra labels on every pod. Keys in app.kubernetes.io/ and utxo.com.br/ are reserved.',
+    additionalProperties: { type: 'string' },
+    'x-kubernetes-validations': [
+      {
+        rule: "self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('utxo.com.br/'))",
+        message: 'podLabels: keys under app.kubernetes.io/ and utxo.com.br/ are reserved for the operator',
+      },
+    ],
+  },
+}
+
+export const replicasField = (what: string, dflt: number, max: number): Schema => ({
+  type: 'integer',
+  format: 'int32',
+  description: `Number of ${what}. Scaling down keeps data volumes unless storage.retention.whenScaled is Delete.`,
+  minimum: 0,
+  maximum: max,
+  default: dflt,
+})
+
+export const hardAntiAffinityField: Schema = {
+  type: 'boolean',
+  description:
+    'true: no two pods of this set may run on the same node (required anti-affinity on kubernetes.io/hostname; pods stay Pending when nodes run out). false: spread them when possible (preferred).',
+  default: false,
+}
+
+/** Security context knobs; the defaults pass the "restricted" Pod Security Standard. */
+export const podSecurityField: Schema = {
+  type: 'object',
+  description:
+    'Pod security settings. The defaults pass the Kubernetes "restricted" Pod Security Standard; change them only for images that need it.',
+  default: {},
+  properties: {
+    runAsUser: { type: 'integer', format: 'int64', description: 'UID the containers run as.', minimum: 1, default: 1000 },
+    runAsGroup: { type: 'integer', format: 'int64', description: 'GID the containers run as.', minimum: 1, default: 1000 },
+    fsGroup: { type: 'integer', format: 'int64', description: 'Group that owns the data volume.', minimum: 1, default: 1000 },
+    readOnlyRootFilesystem: {
+      type: 'boolean',
+      description: 'Mount the container root filesystem read-only (a writable /tmp is provided).',
+      default: true,
+    },
+    allowRoot: {
+      type: 'boolean',
+      description:
+        'Opt out of running as non-root, for images that must start as root (e.g. utxobr/monerod). Pods then fail the "restricted" Pod Security Standard; say why in an annotation.',
+      default: false,
+    },
+  },
+}
+
+/** Kubernetes condition, as in metav1.Condition. */
+export const conditionsField: Schema = {
+  type: 'array',
+  description: 'Latest observations of the resource state (Ready, Progressing, Degraded).',
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+  items: {
+    type: 'object',
+    required: ['type', 'status', 'lastTransitionTime', 'reason', 'message'],
+    properties: {
+      type: { type: 'string', description: 'Condition type.', maxLength: 316 },
+      status: { type: 'string', description: 'True, False or Unknown.', enum: ['True', 'False', 'Unknown'] },
+      reason: { type: 'string', description: 'Machine-readable CamelCase reason.', maxLength: 1024 },
+      message: { type: 'string', description: 'Human-readable details.', maxLength: 32768 },
+      lastTransitionTime: { type: 'string', format: 'date-time', description: 'When the status last changed.' },
+      observedGeneration: { type: 'integer', format: 'int64', description: 'Generation the condition was computed for.', minimum: 0 },
+    },
+  },
+}
+
+/** Status fields common to every workload kind. */
+export const workloadStatusProperties: Record<string, Schema> = {
+  observedGeneration: { type: 'integer', format: 'int64', description: 'Generation last processed (set by Metacontroller).' },
+  replicas: { type: 'integer', format: 'int32', description: 'Pods that exist.' },
+  readyReplicas: { type: 'integer', format: 'int32', description: 'Pods that are Ready.' },
+  updatedReplicas: { type: 'integer', format: 'int32', description: 'Pods running the latest spec.' },
+  availableReplicas: { type: 'integer', format: 'int32', description: 'Pods Ready for at least minReadySeconds.' },
+  selector: { type: 'string', description: 'Label selector of the pods, as a string (for the scale subresource and HPAs).' },
+  conditions: conditionsField,
+}

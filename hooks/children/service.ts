@@ -1,0 +1,55 @@
+import type { V1Service, V1ServicePort } from '@kubernetes/client-node'
+
+interface ServiceInput {
+  name: string
+  namespace: string
+  labels: Record<string, string>
+  selector: Record<string, string>
+  ports: V1ServicePort[]
+  annotations?: Record<string, string> | undefined
+}
+
+/**
+ * The headless Service that governs a StatefulSet: stable pod DNS names, published before
+ * pods are ready so peers can find each other while they start.
+ */
+export function buildHeadlessService(input: ServiceInput): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: input.name, namespace: input.namespace, labels: input.labels },
+    spec: {
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: input.selector,
+      ports: input.ports,
+    },
+  }
+}
+
+/** A client Service of the given type in front of the selected pods. */
+export function buildClientService(
+  input: ServiceInput & {
+    type: 'ClusterIP' | 'NodePort' | 'LoadBalancer'
+    externalTrafficPolicy?: 'Cluster' | 'Local' | undefined
+    loadBalancerSourceRanges?: string[] | undefined
+  },
+): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: input.name,
+      namespace: input.namespace,
+      labels: input.labels,
+      ...(input.annotations && Object.keys(input.annotations).length > 0 ? { annotations: input.annotations } : {}),
+    },
+    spec: {
+      type: input.type,
+      selector: input.selector,
+      ports: input.ports,
+      ...(input.externalTrafficPolicy ? { externalTrafficPolicy: input.externalTrafficPolicy } : {}),
+      ...(input.loadBalancerSourceRanges ? { loadBalancerSourceRanges: input.loadBalancerSourceRanges } : {}),
+    },
+  }
+}

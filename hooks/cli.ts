@@ -1,0 +1,81 @@
+/**
+ * `npm run --silent cli -- <command>`:
+ *   render [--status] FILE...   children the hook returns for new resources (FILE may be -)
+ *   exporter ...                the monerod/xmrig metrics exporter (see --help)
+ *   wait-peers --config FILE    wait until every exclusive peer in a monerod config resolves
+ */
+import { readFileSync } from 'node:fs'
+import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
+import { parseResources, RenderError, renderYaml } from './render.js'
+
+const USAGE = `usage:
+  cli render [--status] [--key-seed-file FILE] FILE...   print the children of each resource (FILE may be -)
+  cli exporter --monerod URL | --xmrig URL [options]     serve Prometheus metrics (cli exporter --help)
+  cli wait-peers --config FILE [--interval-seconds N]     wait until every add-exclusive-node host resolves
+`
+
+async function render(argv: string[]): Promise<number> {
+  let withStatus = false
+  let keySeed: Uint8Array | undefined
+  const files: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--status') withStatus = true
+    else if (a === '--key-seed-file') keySeed = readFileSync(argv[++i] ?? '')
+    else if (a === '-' || !a.startsWith('-')) files.push(a)
+    else throw new RenderError(`render: unknown option ${a}\n${USAGE}`)
+  }
+  if (files.length === 0) throw new RenderError(`render: give at least one FILE (or - for stdin)\n${USAGE}`)
+  const resources = files.flatMap((file) => {
+    const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8')
+    const source = file === '-' ? 'stdin' : file
+    return parseResources(text, source).map((resource) => ({ resource, source }))
+  })
+  const config: HookConfig = {
+    operatorImage: process.env.OPERATOR_IMAGE || DEFAULT_OPERATOR_IMAGE,
+    keySeed: keySeed ?? (process.env.KEY_SEED ? Buffer.from(process.env.KEY_SEED, 'utf8') : undefined),
+  }
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+  process.stdout.write(renderYaml(resources, { config, now }, withStatus))
+  return 0
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'render':
+      return render(rest)
+    case 'exporter': {
+      const { runExporterCommand } = await import('./exporter/command.js')
+      await runExporterCommand(rest)
+      return 0
+    }
+    case 'wait-peers': {
+      const { runWaitPeers } = await import('./nodes/wait-peers.js')
+      return runWaitPeers(rest)
+    }
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(USAGE)
+      return command === undefined ? 2 : 0
+    default:
+      process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code
+  },
+  (err: unknown) => {
+    if (err instanceof RenderError || (err as NodeJS.ErrnoException)?.code === 'ENOENT') {
+      process.stderr.write(`error: ${(err as Error).message}\n`)
+    } else {
+      process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    }
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,102 @@
+/**
+ * The kinds we serve: route, validation and sync function of each. The server and the
+ * `render` CLI both go through handleSync(), so a preview is exactly what the hook answers.
+ */
+import { GROUP_VERSION } from './api/defaults.js'
+import { HookRequestError, parseSyncRequest, type SyncRequest, type SyncResponse } from './metacontroller.js'
+import { syncMoneroNodeSet } from './moneronodeset/sync.js'
+import { SpecError } from './nodes/monerod-container.js'
+import { compileValidators, type KindValidator } from './schema.js'
+import type { SyncContext } from './sync-context.js'
+
+/** A child resource a kind may emit: what its CompositeController must list. */
+export interface ChildResource {
+  readonly apiVersion: string
+  readonly resource: string
+  readonly kind: string
+}
+
+export interface KindHandler {
+  readonly kind: string
+  /** Lower-case kind: the route is /hooks/<route>/sync. */
+  readonly route: string
+  readonly plural: string
+  /** Every child resource sync() can emit. */
+  readonly childResources: readonly ChildResource[]
+  sync(request: SyncRequest<never>, ctx: SyncContext): SyncResponse
+}
+
+export const STATEFULSET: ChildResource = { apiVersion: 'apps/v1', resource: 'statefulsets', kind: 'StatefulSet' }
+export const SERVICE: ChildResource = { apiVersion: 'v1', resource: 'services', kind: 'Service' }
+export const PDB: ChildResource = { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' }
+export const CONFIGMAP: ChildResource = { apiVersion: 'v1', resource: 'configmaps', kind: 'ConfigMap' }
+export const SECRET: ChildResource = { apiVersion: 'v1', resource: 'secrets', kind: 'Secret' }
+export const DEPLOYMENT: ChildResource = { apiVersion: 'apps/v1', resource: 'deployments', kind: 'Deployment' }
+
+export const HANDLERS: readonly KindHandler[] = [
+  {
+    kind: 'MoneroNodeSet',
+    route: 'moneronodeset',
+    plural: 'moneronodesets',
+    childResources: [STATEFULSET, SERVICE, PDB],
+    sync: syncMoneroNodeSet as KindHandler['sync'],
+  },
+]
+
+/** Handler by route segment or kind. */
+export function findHandler(routeOrKind: string): KindHandler | undefined {
+  return HANDLERS.find((h) => h.route === routeOrKind || h.kind === routeOrKind)
+}
+
+let validators: Map<string, KindValidator> | undefined
+
+/** Compiles the CRD validators now (start-up), instead of on the first request. */
+export function warmUp(): void {
+  validators ??= compileValidators()
+}
+
+/** A 4xx answer: the status code and a JSON body naming the fields at fault. */
+export interface HookError {
+  readonly statusCode: number
+  readonly error: string
+  readonly message: string
+  readonly fields: { field: string; message: string }[]
+}
+
+/**
+ * Validates and syncs one request. Returns the response, or a HookError for client mistakes
+ * (never a partial children list). Unexpected failures throw and become a 500.
+ */
+export function handleSync(handler: KindHandler, body: unknown, ctx: SyncContext): SyncResponse | HookError {
+  warmUp()
+  let request: SyncRequest
+  try {
+    request = parseSyncRequest(body, { apiVersion: GROUP_VERSION, kind: handler.kind })
+  } catch (err) {
+    if (err instanceof HookRequestError) return toHookError(err.statusCode, [{ field: err.field, message: err.message }])
+    throw err
+  }
+  // Validation applies schema defaults in place: work on a copy, the request stays as sent.
+  const spec = structuredClone(request.parent.spec)
+  const problems = (validators as Map<string, KindValidator>).get(handler.kind)?.validateSpec(spec) ?? []
+  if (problems.length > 0) return toHookError(422, problems)
+  try {
+    return handler.sync({ ...request, parent: { ...request.parent, spec } } as SyncRequest<never>, ctx)
+  } catch (err) {
+    if (err instanceof SpecError) return toHookError(422, [{ field: err.field, message: err.message }])
+    throw err
+  }
+}
+
+function toHookError(statusCode: number, fields: { field: string; message: string }[]): HookError {
+  return {
+    statusCode,
+    error: statusCode === 422 ? 'Unprocessable Entity' : 'Bad Request',
+    message: fields.map((f) => `${f.field}: ${f.message}`).join('; '),
+    fields,
+  }
+}
+
+export function isHookError(r: SyncResponse | HookError): r is HookError {
+  return 'statusCode' in r && 'fields' in r
+}

@@ -1,0 +1,61 @@
+import type { MoneroNodeSetSpec } from '../api/types.js'
+import { selectorString, type SetIdentity } from '../labels.js'
+import { observedByName, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import { workloadName } from '../names.js'
+import { ArgumentError, detectNetType } from '../nodes/monerod-args.js'
+import { SpecError } from '../nodes/monerod-container.js'
+import { buildNodeSetChildren } from '../nodes/node-set.js'
+import { computeWorkloadConditions, mergeConditions, readReplicaCounts } from '../status.js'
+import type { SyncContext } from '../sync-context.js'
+import { buildNodeFeatures } from '../nodes/features.js'
+
+/** MoneroNodeSet -> StatefulSet, Services, PDB (+ features) and status. Pure. */
+export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: SyncContext): SyncResponse {
+  const parent = request.parent as Parent<MoneroNodeSetSpec>
+  const spec = parent.spec
+  const name = parent.metadata.name
+  const namespace = parent.metadata.namespace ?? 'default'
+  const workload = workloadName('MoneroNodeSet', name)
+  const identity: SetIdentity = { kind: 'moneronodeset', instance: name, app: 'monerod', component: 'node' }
+  const nettype = nettypeOf(spec.monerod.args)
+
+  const { children, selector } = buildNodeSetChildren({
+    namespace,
+    workload,
+    identity,
+    replicas: spec.replicas,
+    spec,
+    nettype,
+    specPath: 'spec',
+    extras: buildNodeFeatures({ parent, spec, workload, identity, nettype, replicas: spec.replicas, config: ctx.config, observed: request.children, specPath: 'spec' }),
+  })
+
+  const counts = readReplicaCounts(observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
+  const previous = parent.status?.conditions
+  return {
+    status: {
+      replicas: counts.replicas,
+      readyReplicas: counts.readyReplicas,
+      updatedReplicas: counts.updatedReplicas,
+      availableReplicas: counts.availableReplicas,
+      selector: selectorString(selector),
+      conditions: mergeConditions(
+        previous,
+        computeWorkloadConditions(spec.replicas, counts, 'node', previous),
+        ctx.now,
+        parent.metadata.generation,
+      ),
+    },
+    children,
+  }
+}
+
+/** The nettype of a set, with argument errors reported on the right field. */
+export function nettypeOf(args: readonly string[] | undefined, field = 'spec.monerod.args') {
+  try {
+    return detectNetType(args ?? [])
+  } catch (err) {
+    if (err instanceof ArgumentError) throw new SpecError(`${field}[${err.index}]`, err.message)
+    throw err
+  }
+}

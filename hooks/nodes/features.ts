@@ -1,0 +1,27 @@
+import type { NodeSpec } from '../api/types.js'
+import type { HookConfig } from '../config.js'
+import type { SetIdentity } from '../labels.js'
+import type { ChildMap, KubeObject } from '../metacontroller.js'
+import type { NetType } from './monerod-args.js'
+import type { NodeExtras } from './node-set.js'
+
+/** What a pod feature (metrics, Tor, I2P) needs to know about the set it joins. */
+export interface FeatureInput {
+  readonly parent: KubeObject
+  readonly spec: NodeSpec
+  readonly workload: string
+  readonly identity: SetIdentity
+  readonly nettype: NetType
+  readonly replicas: number
+  readonly config: HookConfig
+  /** Observed children, for features that read back what they created. */
+  readonly observed: ChildMap
+  /** Path of the node spec in the resource, for error messages. */
+  readonly specPath: string
+}
+
+/** The optional features enabled in a node spec, each as the extras it adds to the pods. */
+export function buildNodeFeatures(input: FeatureInput): NodeExtras[] {
+  void input
+  return []
+}

@@ -1,0 +1,151 @@
+import type { V1Container, V1PersistentVolumeClaim, V1PodTemplateSpec, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
+import type { NodeSpec } from '../api/types.js'
+import { buildClientService, buildHeadlessService } from '../children/service.js'
+import { buildPodDisruptionBudget } from '../children/pdb.js'
+import { buildStatefulSet } from '../children/statefulset.js'
+import { commonLabels, selectorLabels, type SetIdentity } from '../labels.js'
+import type { KubeObject } from '../metacontroller.js'
+import { DATA_VOLUME, headlessServiceName } from '../names.js'
+import { buildMonerodContainer } from './monerod-container.js'
+import type { NetType, ParsedOption } from './monerod-args.js'
+import { monerodPorts, PORT_NAMES } from './ports.js'
+import { buildScheduling } from './scheduling.js'
+import { buildPodSecurityContext } from './security.js'
+
+/** What a kind or a feature (Tor, I2P, metrics, peering) adds to every monerod pod. */
+export interface NodeExtras {
+  /** monerod options after the defaults and before the user's. */
+  readonly options?: readonly ParsedOption[]
+  readonly initContainers?: readonly V1Container[]
+  readonly sidecars?: readonly V1Container[]
+  readonly volumes?: readonly V1Volume[]
+  readonly monerodMounts?: readonly V1VolumeMount[]
+  /** Ports added to both Services (e.g. metrics). */
+  readonly servicePorts?: readonly V1ServicePort[]
+  readonly podAnnotations?: Readonly<Record<string, string>>
+  /** Further children (ConfigMaps, Secrets, per-replica Services, monitors). */
+  readonly children?: readonly KubeObject[]
+}
+
+export interface NodeSetInput {
+  readonly namespace: string
+  readonly workload: string
+  readonly identity: SetIdentity
+  readonly replicas: number
+  readonly spec: NodeSpec
+  readonly nettype: NetType
+  readonly extras: readonly NodeExtras[]
+  readonly podMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined
+  /** Path of the node spec in the resource, for error messages. */
+  readonly specPath: string
+}
+
+export interface NodeSetChildren {
+  readonly children: KubeObject[]
+  readonly selector: Record<string, string>
+}
+
+const asObject = (o: object): KubeObject => o as KubeObject
+
+/**
+ * The children of a set of identical monerod replicas: StatefulSet with one data volume per
+ * replica, headless and client Services, a PodDisruptionBudget when there is more than one
+ * replica, and whatever the extras add. Shared by MoneroNodeSet and MoneroNetwork.
+ */
+export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
+  const { spec, namespace, workload, identity } = input
+  const selector = selectorLabels(identity)
+  const labels = commonLabels(identity)
+  const ports = monerodPorts(input.nettype)
+  const extras = input.extras
+  const flat = <T>(pick: (e: NodeExtras) => readonly T[] | undefined): T[] => extras.flatMap((e) => pick(e) ?? [])
+
+  const monerod = buildMonerodContainer({
+    spec,
+    nettype: input.nettype,
+    extraOptions: flat((e) => e.options),
+    extraMounts: flat((e) => e.monerodMounts),
+    specPath: input.specPath,
+  })
+
+  const podAnnotations = Object.assign(
+    {},
+    spec.podAnnotations,
+    input.podMetadata?.annotations,
+    ...extras.map((e) => e.podAnnotations ?? {}),
+  ) as Record<string, string>
+  const template: V1PodTemplateSpec = {
+    metadata: {
+      labels: { ...spec.podLabels, ...input.podMetadata?.labels, ...labels },
+      ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}),
+    },
+    spec: {
+      // Many Services live in a network's namespace: their env vars would crowd every pod.
+      enableServiceLinks: false,
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
+      securityContext: buildPodSecurityContext(spec.podSecurity),
+      ...buildScheduling(spec, selector, spec.hardAntiAffinity),
+      ...(flat((e) => e.initContainers).length > 0 ? { initContainers: flat((e) => e.initContainers) } : {}),
+      containers: [monerod, ...flat((e) => e.sidecars)],
+      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, ...flat((e) => e.volumes)],
+    },
+  }
+
+  const claim: V1PersistentVolumeClaim = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: DATA_VOLUME, labels: selector },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      ...(spec.storage.storageClassName ? { storageClassName: spec.storage.storageClassName } : {}),
+      resources: { requests: { storage: String(spec.storage.size) } },
+    },
+  }
+
+  const headlessPorts: V1ServicePort[] = [
+    { name: PORT_NAMES.p2p, port: ports.p2p, targetPort: PORT_NAMES.p2p, protocol: 'TCP' },
+    { name: PORT_NAMES.restrictedRpc, port: ports.restrictedRpc, targetPort: PORT_NAMES.restrictedRpc, protocol: 'TCP' },
+    ...flat((e) => e.servicePorts),
+  ]
+  const clientPorts: V1ServicePort[] = [
+    ...(spec.service.p2p ? [{ name: PORT_NAMES.p2p, port: ports.p2p, targetPort: PORT_NAMES.p2p, protocol: 'TCP' }] : []),
+    ...(spec.service.restrictedRpc
+      ? [{ name: PORT_NAMES.restrictedRpc, port: ports.restrictedRpc, targetPort: PORT_NAMES.restrictedRpc, protocol: 'TCP' }]
+      : []),
+    ...flat((e) => e.servicePorts),
+  ]
+
+  const children: KubeObject[] = [
+    asObject(
+      buildStatefulSet({
+        name: workload,
+        namespace,
+        labels,
+        selector,
+        replicas: input.replicas,
+        serviceName: headlessServiceName(workload),
+        template,
+        volumeClaimTemplates: [claim],
+        retention: spec.storage.retention,
+      }),
+    ),
+    asObject(buildHeadlessService({ name: headlessServiceName(workload), namespace, labels, selector, ports: headlessPorts })),
+    asObject(
+      buildClientService({
+        name: workload,
+        namespace,
+        labels,
+        selector,
+        ports: clientPorts,
+        type: spec.service.type,
+        annotations: spec.service.annotations,
+        externalTrafficPolicy: spec.service.type === 'ClusterIP' ? undefined : spec.service.externalTrafficPolicy,
+        loadBalancerSourceRanges: spec.service.type === 'LoadBalancer' ? spec.service.loadBalancerSourceRanges : undefined,
+      }),
+    ),
+    ...(input.replicas > 1 ? [asObject(buildPodDisruptionBudget({ name: workload, namespace, labels, selector }))] : []),
+    ...flat((e) => e.children),
+  ]
+  return { children, selector }
+}

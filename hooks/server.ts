@@ -1,0 +1,123 @@
+/**
+ * buildServer(): the Fastify app serving the sync hooks, health and metrics. It never listens
+ * (main.ts does); tests and the benchmark drive it with inject() or listen themselves.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { DEFAULT_CONFIG, type HookConfig } from './config.js'
+import { HANDLERS, handleSync, isHookError, warmUp, type KindHandler } from './handlers.js'
+
+export interface ServerOptions {
+  readonly config?: HookConfig
+  /** Fastify logger option: false in tests, a pino config in main. */
+  readonly logger?: FastifyServerOptions['logger']
+  /** Largest request body accepted (a 1000-peer network's observed children run to megabytes). */
+  readonly bodyLimit?: number
+  /** Per-request timeout in milliseconds (Metacontroller's hook timeout is 10 s by default). */
+  readonly requestTimeout?: number
+  /** Clock for condition transitions (tests pin it). */
+  readonly now?: () => Date
+  /** Collect process metrics (off in tests that build many servers). */
+  readonly processMetrics?: boolean
+}
+
+export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
+
+/** Builds the hook server. */
+export function buildServer(opts: ServerOptions = {}): FastifyInstance {
+  const config = opts.config ?? DEFAULT_CONFIG
+  const now = opts.now ?? (() => new Date())
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: opts.requestTimeout ?? 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  })
+
+  const registry = new Registry()
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
+  const requests = new Counter({
+    name: 'monero_operator_hook_requests_total',
+    help: 'Hook requests by hook and outcome (ok, invalid, error).',
+    labelNames: ['hook', 'outcome'] as const,
+    registers: [registry],
+  })
+  const errors = new Counter({
+    name: 'monero_operator_hook_errors_total',
+    help: 'Hook requests that failed, by hook and HTTP status code.',
+    labelNames: ['hook', 'code'] as const,
+    registers: [registry],
+  })
+  const duration = new Histogram({
+    name: 'monero_operator_hook_duration_seconds',
+    help: 'Time to answer a hook request, by hook and outcome.',
+    labelNames: ['hook', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  })
+
+  let closing = false
+  app.addHook('onClose', async () => {
+    closing = true
+  })
+
+  // Malformed JSON, wrong content type, oversized bodies: a JSON 4xx that says what is wrong.
+  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, request, reply) => {
+    const statusCode = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500
+    if (statusCode === 500) request.log.error({ err }, 'unexpected error')
+    const hook = (request.routeOptions.config as { hook?: string } | undefined)?.hook
+    if (hook) {
+      requests.inc({ hook, outcome: statusCode === 500 ? 'error' : 'invalid' })
+      errors.inc({ hook, code: String(statusCode) })
+    }
+    return reply.code(statusCode).send({
+      error: statusCode === 500 ? 'Internal Server Error' : (err.code ?? 'Bad Request'),
+      message: statusCode === 500 ? 'internal error; see the hook server log' : `body: ${err.message}`,
+      fields: statusCode === 500 ? [] : [{ field: 'body', message: err.message }],
+    })
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'Not Found', message: `no route ${request.method} ${request.url}`, fields: [] }),
+  )
+
+  const register = (handler: KindHandler) => {
+    const hook = `${handler.route}/sync`
+    app.post(`/hooks/${handler.route}/sync`, { config: { hook } }, async (request, reply) => {
+      const end = duration.startTimer()
+      const result = handleSync(handler, request.body, { config, now: now().toISOString().replace(/\.\d{3}Z$/, 'Z') })
+      const parent = (request.body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | null)?.parent
+      const ref = { namespace: parent?.metadata?.namespace, name: parent?.metadata?.name, kind: handler.kind }
+      if (isHookError(result)) {
+        const outcome = 'invalid'
+        end({ hook, outcome })
+        requests.inc({ hook, outcome })
+        errors.inc({ hook, code: String(result.statusCode) })
+        request.log.warn({ parent: ref, statusCode: result.statusCode, fields: result.fields }, 'sync rejected')
+        return reply.code(result.statusCode).send({ error: result.error, message: result.message, fields: result.fields })
+      }
+      end({ hook, outcome: 'ok' })
+      requests.inc({ hook, outcome: 'ok' })
+      request.log.info(
+        { parent: ref, children: result.children.length, ready: result.status.readyReplicas },
+        'sync',
+      )
+      return reply.code(200).send(result)
+    })
+  }
+  HANDLERS.forEach(register)
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) => {
+    if (closing) return reply.code(503).send({ status: 'shutting down' })
+    warmUp()
+    return { status: 'ready' }
+  })
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', registry.contentType)
+    return registry.metrics()
+  })
+  return app
+}

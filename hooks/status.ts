@@ -1,0 +1,112 @@
+/**
+ * Status from observed children only, deterministic: the same request gives byte-identical
+ * status. A condition keeps its lastTransitionTime unless its status flips; a flip is stamped
+ * with the `now` the route passes in (the only clock read, at the edge).
+ */
+import type { KubeObject } from './metacontroller.js'
+
+export interface Condition {
+  type: string
+  status: 'True' | 'False' | 'Unknown'
+  reason: string
+  message: string
+  lastTransitionTime: string
+  observedGeneration?: number
+}
+
+type NewCondition = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>
+
+/** Carries lastTransitionTime over from the previous status unless the status flipped. */
+export function mergeConditions(
+  previous: unknown,
+  next: readonly NewCondition[],
+  now: string,
+  generation: number | undefined,
+): Condition[] {
+  const prev = Array.isArray(previous) ? (previous as Partial<Condition>[]) : []
+  return next.map((c) => {
+    const old = prev.find((p) => p && p.type === c.type)
+    const kept = old && old.status === c.status && typeof old.lastTransitionTime === 'string' ? old.lastTransitionTime : now
+    return {
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+      lastTransitionTime: kept,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    }
+  })
+}
+
+/** Replica counts of an observed StatefulSet or Deployment. */
+export interface ReplicaCounts {
+  replicas: number
+  readyReplicas: number
+  updatedReplicas: number
+  availableReplicas: number
+}
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
+
+/** Reads replica counts (0 when the workload does not exist yet). */
+export function readReplicaCounts(workload: KubeObject | undefined): ReplicaCounts & { settled: boolean; exists: boolean } {
+  const status = (workload?.status ?? {}) as Record<string, unknown>
+  const generation = workload?.metadata.generation
+  const updateRevision = status.updateRevision
+  const currentRevision = status.currentRevision
+  return {
+    exists: workload !== undefined,
+    replicas: num(status.replicas),
+    readyReplicas: num(status.readyReplicas),
+    updatedReplicas: num(status.updatedReplicas),
+    availableReplicas: num(status.availableReplicas),
+    // The workload controller has seen the latest spec and finished the revision change.
+    settled:
+      workload !== undefined &&
+      (generation === undefined || num(status.observedGeneration) >= generation) &&
+      (updateRevision === undefined || currentRevision === undefined || updateRevision === currentRevision),
+  }
+}
+
+/** Ready / Progressing / Degraded of a replicated workload, from its observed counts. */
+export function computeWorkloadConditions(
+  desired: number,
+  counts: ReturnType<typeof readReplicaCounts>,
+  noun: string,
+  previous: unknown,
+): NewCondition[] {
+  const prev = Array.isArray(previous) ? (previous as Partial<Condition>[]) : []
+  const wasHealthy = prev.some((c) => (c?.type === 'Ready' || c?.type === 'Degraded') && c.status === 'True')
+  if (!counts.exists) {
+    return [
+      { type: 'Ready', status: 'False', reason: 'Creating', message: `waiting for the ${noun} workload to be created` },
+      { type: 'Progressing', status: 'True', reason: 'Creating', message: `creating ${desired} ${noun}(s)` },
+      { type: 'Degraded', status: 'False', reason: 'Creating', message: 'nothing observed yet' },
+    ]
+  }
+  const allReady = counts.readyReplicas >= desired && counts.updatedReplicas >= desired && counts.replicas === desired
+  const done = allReady && counts.settled
+  const ready: NewCondition = done
+    ? { type: 'Ready', status: 'True', reason: 'AllReplicasReady', message: `${counts.readyReplicas}/${desired} ${noun}s ready` }
+    : { type: 'Ready', status: 'False', reason: 'ReplicasNotReady', message: `${counts.readyReplicas}/${desired} ${noun}s ready` }
+  const progressing: NewCondition = done
+    ? { type: 'Progressing', status: 'False', reason: 'RolloutComplete', message: 'all replicas run the latest spec' }
+    : counts.replicas !== desired
+      ? { type: 'Progressing', status: 'True', reason: 'Scaling', message: `scaling from ${counts.replicas} to ${desired}` }
+      : counts.updatedReplicas < desired || !counts.settled
+        ? { type: 'Progressing', status: 'True', reason: 'RollingUpdate', message: `${counts.updatedReplicas}/${desired} replicas updated` }
+        : { type: 'Progressing', status: 'True', reason: 'WaitingForReady', message: `${counts.readyReplicas}/${desired} ready` }
+  // Degraded: the set had been ready (or degraded) and, with no rollout or scaling going on,
+  // replicas lost readiness (crash loops, failing probes, evicted pods). A set that is still
+  // coming up for the first time is Progressing, not Degraded.
+  const degraded: NewCondition =
+    !done && wasHealthy && counts.settled && counts.updatedReplicas >= desired && counts.replicas === desired && counts.readyReplicas < desired
+      ? {
+          type: 'Degraded',
+          status: 'True',
+          reason: 'ReplicasUnavailable',
+          message: `${desired - counts.readyReplicas} of ${desired} ${noun}s not ready`,
+        }
+      : { type: 'Degraded', status: 'False', reason: done ? 'AsExpected' : 'RolloutInProgress', message: done ? 'all replicas ready' : 'rollout in progress' }
+  return [ready, progressing, degraded]
+}
