@@ -29,9 +29,12 @@ import {
 } from './collector.js';
 import { fetchXmrigSummary, type XmrigSource } from './xmrig.js';
 
+/** The client calls a monerod scrape needs ({@link MonerodClient} satisfies it; tests may fake it). */
+export type MonerodScrapeClient = Pick<MonerodClient, 'getInfo' | 'getLastBlockHeader' | 'getTransactionPoolStats'>;
+
 /** What the exporter watches. */
 export type ExporterTarget =
-  | { kind: 'monerod'; client: MonerodClient }
+  | { kind: 'monerod'; client: MonerodScrapeClient }
   | { kind: 'xmrig'; source: XmrigSource; fetchSummary?: (timeoutMs: number) => Promise<XmrigSummary> };
 
 /** Options of {@link buildExporter}. */
@@ -120,8 +123,15 @@ export function buildExporterMetrics(kind: ExporterTarget['kind'], processMetric
   for (const m of registry.getMetricsAsArray() as unknown as Metric[]) openMetricsRegistry.registerMetric(m);
 
   const apply = (samples: readonly Sample[]): void => {
-    for (const g of gauges.values()) g.reset();
-    for (const c of counters.values()) c.reset();
+    // Absent samples must disappear: reset() alone leaves an unlabelled metric at 0.
+    for (const g of gauges.values()) {
+      g.reset();
+      g.remove({});
+    }
+    for (const c of counters.values()) {
+      c.reset();
+      c.remove({});
+    }
     for (const s of samples) {
       const gauge = gauges.get(s.name);
       if (gauge !== undefined) {
