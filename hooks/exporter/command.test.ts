@@ -14,6 +14,8 @@ import {
 } from './command.js';
 import { XMRIG_SUMMARY } from './testdata.js';
 
+process.env.LOG_LEVEL = 'silent'; // runExporterCommand's logger would interleave JSON with TAP
+
 t.test('parses flags with defaults', async (t) => {
   t.same(parseExporterArgs(['--monerod', 'http://127.0.0.1:18081']), {
     mode: 'monerod',
