@@ -5,6 +5,7 @@
 import { GROUP_VERSION } from './api/defaults.js'
 import { HookRequestError, parseSyncRequest, type SyncRequest, type SyncResponse } from './metacontroller.js'
 import { syncMoneroNodeSet } from './moneronodeset/sync.js'
+import { syncMoneroMiningNodeSet } from './monerominingnodeset/sync.js'
 import { SpecError } from './nodes/monerod-container.js'
 import { compileValidators, type KindValidator } from './schema.js'
 import type { SyncContext } from './sync-context.js'
@@ -40,6 +41,13 @@ export const HANDLERS: readonly KindHandler[] = [
     plural: 'moneronodesets',
     childResources: [STATEFULSET, SERVICE, PDB],
     sync: syncMoneroNodeSet as KindHandler['sync'],
+  },
+  {
+    kind: 'MoneroMiningNodeSet',
+    route: 'monerominingnodeset',
+    plural: 'monerominingnodesets',
+    childResources: [STATEFULSET, SERVICE, PDB],
+    sync: syncMoneroMiningNodeSet as KindHandler['sync'],
   },
 ]
 

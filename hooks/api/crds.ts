@@ -19,6 +19,7 @@ import {
 } from './schema-parts.js'
 import { API_GROUP, API_VERSION, DEFAULT_MONEROD_IMAGE } from './defaults.js'
 import { MAX_PARENT_NAME } from '../names.js'
+import { buildMoneroMiningNodeSetCrd } from './crd-mining.js'
 
 interface NodeDefaults {
   storageSize: string
@@ -212,7 +213,7 @@ interface CrdInput {
   printerColumns: Record<string, unknown>[]
 }
 
-function buildCrd(input: CrdInput): Record<string, unknown> {
+export function buildCrd(input: CrdInput): Record<string, unknown> {
   const singular = input.kind.toLowerCase()
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
@@ -358,6 +359,7 @@ export function buildAllCrds(): Record<string, Record<string, unknown>> {
   return {
     'moneronodesets.yaml': buildMoneroNodeSetCrd(),
     'moneronetworks.yaml': buildMoneroNetworkCrd(),
+    'monerominingnodesets.yaml': buildMoneroMiningNodeSetCrd(),
   }
 }
 

@@ -1,0 +1,213 @@
+/**
+ * The MoneroMiningNodeSet CRD: a fleet of xmrig miners. Built from the shared schema
+ * fragments; `npm run gen:crds` writes it to crds/monerominingnodesets.yaml.
+ */
+import {
+  argsField,
+  envList,
+  hardAntiAffinityField,
+  imageField,
+  podSecurityField,
+  pullPolicy,
+  replicasField,
+  resources,
+  schedulingProperties,
+  workloadStatusProperties,
+  type Schema,
+} from './schema-parts.js'
+import { buildCrd } from './crds.js'
+import { DEFAULT_XMRIG_IMAGE } from './defaults.js'
+import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT, RANDOMX_DATASET_PAGES } from '../monerominingnodeset/defaults.js'
+import { ENV_RULE, SPEC_RULES } from '../monerominingnodeset/validate.js'
+
+const secretKeyRef = (what: string): Schema => ({
+  type: 'object',
+  description: `Key of a Secret in the same namespace holding ${what}.`,
+  required: ['name', 'key'],
+  properties: {
+    name: { type: 'string', description: 'Secret name.', minLength: 1, maxLength: 253 },
+    key: { type: 'string', description: 'Key in the Secret.', minLength: 1, maxLength: 253 },
+  },
+})
+
+const port = (what: string, dflt: number): Schema => ({
+  type: 'integer',
+  format: 'int32',
+  description: `TCP port of ${what}.`,
+  minimum: 1024,
+  maximum: 65535,
+  default: dflt,
+})
+
+const xmrigSchema: Schema = {
+  type: 'object',
+  description: 'The xmrig container.',
+  default: {},
+  properties: {
+    image: {
+      ...imageField('xmrig', DEFAULT_XMRIG_IMAGE),
+      description:
+        'Container image whose entrypoint is xmrig (the operator passes only arguments). The default runs the official xmrig release binary with no pool or wallet built in. Changing it rolls the miners.',
+    },
+    imagePullPolicy: pullPolicy,
+    args: {
+      ...argsField('xmrig'),
+      description:
+        'Raw xmrig arguments, appended after the flags the operator writes from the structured fields (so pool options here such as -k or --rig-id apply to pool.url). $(id) is the replica ordinal (0, 1, ...) and $(POD_NAME) the pod name; Kubernetes expands them, and any other $(NAME) must be defined in env ($$(NAME) is a literal $(NAME)).',
+    },
+    env: {
+      ...envList('xmrig'),
+      'x-kubernetes-validations': [ENV_RULE],
+    },
+    resources: {
+      ...resources('xmrig'),
+      description:
+        'Compute resources of xmrig. Default: requests cpu 1 and memory 2560Mi (RandomX fast mode holds a 2080 MiB dataset plus 256 MiB cache), limit memory 3Gi, no cpu limit (xmrig yields to other pods by their cpu requests instead of being throttled); with hugePages the memory request drops to 512Mi. hugepages-2Mi is set from hugePages.',
+    },
+  },
+}
+
+const poolSchema: Schema = {
+  type: 'object',
+  description:
+    'One pool, written as xmrig flags (-o, -u, -p, --tls, --tls-fingerprint, --coin) before xmrig.args. For several (failover) pools, leave this out and use xmrig.args. Patching it rolls the miners to the new pool.',
+  required: ['url', 'user'],
+  properties: {
+    url: { type: 'string', description: 'Pool address, host:port (xmrig -o).', minLength: 1, maxLength: 512, pattern: '^[^\\s]+$' },
+    user: {
+      type: 'string',
+      description: 'Wallet address or pool login, with an optional worker name (xmrig -u), e.g. "WALLET.node-$(id)".',
+      minLength: 1,
+      maxLength: 1024,
+      pattern: '^[^\\s]+$',
+    },
+    passwordSecretRef: secretKeyRef('the pool password (xmrig -p; passed through the env var XMRIG_PASSWORD)'),
+    tls: { type: 'boolean', description: 'Connect with TLS (xmrig --tls).' },
+    tlsFingerprint: {
+      type: 'string',
+      description: 'SHA-256 fingerprint (64 hex digits) the pool TLS certificate must have (xmrig --tls-fingerprint).',
+      pattern: '^[0-9a-fA-F]{64}$',
+    },
+    coin: {
+      type: 'string',
+      description: 'Coin, which selects the algorithm (xmrig --coin), e.g. monero.',
+      maxLength: 32,
+      pattern: '^[a-z0-9-]+$',
+    },
+  },
+}
+
+const specProperties: Record<string, Schema> = {
+  replicas: {
+    ...replicasField('miners', 1, 10000),
+    description: 'Number of miners. Each gets a stable ordinal, $(id), kept across restarts; scaling down removes the highest ones.',
+  },
+  hardAntiAffinity: hardAntiAffinityField,
+  maxUnavailable: {
+    description:
+      'How many miners may be down at once: for node drains (PodDisruptionBudget; default 10%) and, where the StatefulSet MaxUnavailableStatefulSet feature is on, for rollouts (default: one at a time). A number or a percentage.',
+    'x-kubernetes-int-or-string': true,
+    anyOf: [
+      { type: 'integer', minimum: 1 },
+      { type: 'string', pattern: '^([1-9][0-9]?|100)%$' },
+    ],
+  },
+  xmrig: xmrigSchema,
+  pool: poolSchema,
+  threads: {
+    type: 'integer',
+    format: 'int32',
+    description: 'Mining threads per miner (xmrig -t). Default: xmrig chooses from the CPU (about one per 2 MiB of L3 cache).',
+    minimum: 1,
+    maximum: 1024,
+  },
+  maxThreadsHint: {
+    type: 'integer',
+    format: 'int32',
+    description: 'Cap of the automatic thread count, in percent of the CPU threads (xmrig --cpu-max-threads-hint).',
+    minimum: 1,
+    maximum: 100,
+  },
+  donateLevel: {
+    type: 'integer',
+    format: 'int32',
+    description:
+      'Percentage of time mined for the xmrig developers (xmrig --donate-level). Unset: xmrig\'s default, 1. Official xmrig builds (the default image) accept 1..99 and ignore lower values; 0 works only with builds whose minimum was changed to 0.',
+    minimum: 0,
+    maximum: 99,
+  },
+  hugePages: {
+    type: 'object',
+    description:
+      'Back RandomX with 2 MiB huge pages (about 10% more hashrate). Nodes must have free pre-allocated pages (vm.nr_hugepages) or the pods stay Pending.',
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', description: 'Request hugepages-2Mi for xmrig.', default: false },
+      pages: {
+        type: 'integer',
+        format: 'int32',
+        description: `2 MiB pages per miner. Default: ${RANDOMX_DATASET_PAGES} (RandomX dataset and cache) + threads (one scratchpad each).`,
+        minimum: 1,
+        maximum: 65536,
+      },
+    },
+  },
+  api: {
+    type: 'object',
+    description:
+      'The xmrig HTTP API (read-only). It also runs, on 127.0.0.1 only, whenever metrics.enabled; enabled exposes it to the cluster through the Service.',
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', description: 'Listen on all pod addresses and add the port to the Service.', default: false },
+      port: port('the xmrig HTTP API', DEFAULT_API_PORT),
+      accessTokenSecretRef: secretKeyRef('the API access token (Authorization: Bearer); required with enabled'),
+    },
+  },
+  metrics: {
+    type: 'object',
+    description: 'Prometheus metrics from an exporter sidecar that reads the xmrig API; the pod is Ready only while xmrig is connected to a pool.',
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', description: 'Run the exporter sidecar.', default: true },
+      port: port('the exporter', DEFAULT_METRICS_PORT),
+    },
+  },
+  msr: {
+    type: 'object',
+    description:
+      'MSR tuning (about 15% more RandomX hashrate). RISKS: xmrig then runs as root in a privileged container, which has full control of the node, and it rewrites CPU model-specific registers (prefetchers) for every process on the node until reboot. The namespace must allow the "privileged" Pod Security Standard; the msr kernel module must be loadable. Use only on nodes dedicated to mining.',
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', description: 'Run xmrig privileged, as root, so it can write MSRs.', default: false },
+    },
+  },
+  podSecurity: podSecurityField,
+  ...schedulingProperties,
+}
+
+/** The MoneroMiningNodeSet CRD. */
+export function buildMoneroMiningNodeSetCrd(): Record<string, unknown> {
+  return buildCrd({
+    kind: 'MoneroMiningNodeSet',
+    plural: 'monerominingnodesets',
+    shortNames: ['mmns'],
+    description: 'A fleet of identical xmrig miners, one workload for the whole set, each miner with a stable ordinal $(id).',
+    spec: {
+      type: 'object',
+      description: 'Desired state of the miners.',
+      properties: specProperties,
+      'x-kubernetes-validations': SPEC_RULES.map((r) => ({ rule: r.rule, message: r.message })),
+    },
+    statusProperties: {
+      ...workloadStatusProperties,
+      pool: { type: 'string', description: 'The pool in use (pool.url, or the first -o/--url of xmrig.args).' },
+    },
+    printerColumns: [
+      { name: 'Desired', type: 'integer', description: 'Desired miners', jsonPath: '.spec.replicas' },
+      { name: 'Ready', type: 'integer', description: 'Miners connected to a pool (or running, without metrics)', jsonPath: '.status.readyReplicas' },
+      { name: 'Up-to-date', type: 'integer', description: 'Miners on the latest spec', jsonPath: '.status.updatedReplicas' },
+      { name: 'Pool', type: 'string', jsonPath: '.status.pool' },
+      { name: 'Status', type: 'string', description: 'Ready condition', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    ],
+  })
+}
