@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# monero-operator: one image for the hook server (default), the metrics exporter sidecar
+# (`dist/hooks/cli.js exporter ...`) and the network init container (`dist/hooks/cli.js
+# wait-peers ...`). Build from the repository root:  docker build -t monero-operator .
+#
+# Both stages use the same pinned Node 20 release, so the runtime executes exactly the
+# binary that built and tested the code. The runtime stage keeps only node, the compiled
+# JavaScript, production node_modules, crds/ (the hooks compile their validators from the
+# CRD schemas at start-up) and package.json; npm, npx, corepack and yarn are removed.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+# ---- build -------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+ENV CI=true NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
+# Dependencies first: this layer is reused until package*.json change.
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json ./
+COPY hooks/ hooks/
+COPY crds/ crds/
+# tsconfig.json also includes e2e/, charts/, examples/ ...: they are not in the context
+# (.dockerignore), so only hooks/ is compiled. Tests are dropped from the output.
+RUN npm run build \
+ && find dist -name '*.test.js' -delete -o -name '*.test.js.map' -delete \
+ && rm -rf dist/hooks/testing \
+ && npm prune --omit=dev --ignore-scripts \
+ && npm cache clean --force
+
+# ---- runtime -----------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+# No package managers in the final image: nothing here installs anything at run time.
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+      /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
+ && node --version
+WORKDIR /app
+# Owned by root and not writable by the runtime user: the image works with
+# readOnlyRootFilesystem; the only writable path it may use is /tmp (mount an emptyDir).
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY --from=build /src/crds ./crds
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    PORT=8080 \
+    HOST=0.0.0.0
+# 65532: the conventional "nonroot" uid (as in distroless); numeric so that
+# runAsNonRoot can be verified by the kubelet.
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["node"]
+CMD ["dist/hooks/main.js"]
