@@ -2,21 +2,24 @@
  * I2P destination private-keys files (the `keys = monerod.dat` of an i2pd server tunnel),
  * built deterministically from a 32-byte seed, and a parser for user-supplied ones.
  *
- * Layout (i2pd `PrivateKeys::ToBuffer`, I2P "Destination" + private keys):
+ * Layout (i2pd `PrivateKeys::ToBuffer`; I2P common structures "Destination" + keys):
  * ```
- * identity (391 bytes; its SHA-256 is the destination hash = b32 address)
- *   [0, 256)    encryption public key   ElGamal-2048: g^x mod p, big-endian
- *   [256, 384)  signing public key field 96 bytes padding + 32-byte ed25519 public key
- *   [384, 387)  certificate header      type 5 (KEY), length 4 (u16be)
- *   [387, 391)  key certificate         signing type 7 (EdDSA-SHA512-Ed25519), crypto type 0 (ElGamal), u16be each
- * [391, 647)    encryption private key  x, 256 bytes big-endian
- * [647, 679)    signing private key     32-byte ed25519 seed (RFC 8032 private key)
+ * identity (391 bytes; its SHA-256 is the destination hash = the b32 address)
+ *   [0, 256)    encryption public key field   padding (see below)
+ *   [256, 384)  signing public key field      96 bytes padding + 32-byte ed25519 public key
+ *   [384, 387)  certificate header            type 5 (KEY), length 4 (u16be)
+ *   [387, 391)  key certificate               signing type 7 (EdDSA-SHA512-Ed25519), crypto type 0, u16be each
+ * [391, 647)    encryption private key        256 bytes (unused, see below)
+ * [647, 679)    signing private key           32-byte ed25519 seed (RFC 8032 private key)
  * ```
- * Types 7 + 0 are what i2pd 2.45 creates for a server tunnel without `signaturetype` /
- * `cryptotype` (ClientContext defaults); the leaseset's own ECIES keys are separate and
- * transient, so they need not be stored.
+ * This is exactly what i2pd 2.45 writes for a server tunnel without `signaturetype` /
+ * `cryptotype` (checked in e2e/integration/i2pd.test.ts): signing type 7, crypto type 0, and
+ * the first 352 bytes of the identity are one 32-byte block repeated 11 times (I2P
+ * proposal 161, "compressible padding"). A destination's identity encryption key is not
+ * used: i2pd encrypts to the separate lease-set keys it keeps under `destinations/`, so
+ * i2pd itself fills that field with padding and stores random bytes as its private key.
  */
-import { createDiffieHellmanGroup, createHash, createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { base32Decode, base32Encode } from './base32.js';
 import { ed25519PublicKeyFromSeed } from './ed25519.js';
 
@@ -76,31 +79,6 @@ export interface ParsedI2pKeys {
   cryptoKeyType: number;
 }
 
-/** The 2048-bit ElGamal group I2P uses: RFC 3526 MODP group 14, generator 2. */
-const ELGAMAL_P = BigInt('0x' + createDiffieHellmanGroup('modp14').getPrime('hex'));
-const ELGAMAL_G = 2n;
-
-function modPow(base: bigint, exp: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-    e >>= 1n;
-  }
-  return result;
-}
-
-const toBigInt = (bytes: Uint8Array): bigint => BigInt('0x' + (Buffer.from(bytes).toString('hex') || '0'));
-const toBytes = (value: bigint, length: number): Buffer => Buffer.from(value.toString(16).padStart(length * 2, '0'), 'hex');
-
-/** ElGamal public key g^x mod p (256 bytes big-endian) for a 256-byte private key x. */
-export function elGamalPublicKey(privateKey: Uint8Array): Buffer {
-  if (privateKey.length !== 256) throw new RangeError(`ElGamal private key must be 256 bytes, got ${privateKey.length}`);
-  return toBytes(modPow(ELGAMAL_G, toBigInt(privateKey), ELGAMAL_P), 256);
-}
-
 /** `<52 chars>.b32.i2p`: lowercase unpadded base32 of SHA-256 of the full identity. */
 export function i2pB32FromIdentity(identity: Uint8Array): string {
   return `${base32Encode(createHash('sha256').update(identity).digest())}.b32.i2p`;
@@ -120,42 +98,35 @@ function expand(seed: Uint8Array, label: string, length: number): Buffer {
   return Buffer.from(hkdfSync('sha256', seed, Buffer.from('monero-operator/i2p-destination/v1'), Buffer.from(label), length));
 }
 
+/** Bytes of the identity covered by repeated padding: the 256-byte encryption field + 96 bytes. */
+const PADDING_LENGTH = 256 + 96;
+
 /**
- * Build an i2pd private keys file (EdDSA-SHA512-Ed25519 signing, ElGamal encryption) from a
- * 32-byte seed. Everything i2pd would draw at random is expanded from the seed with
- * HKDF-SHA256 (salt `monero-operator/i2p-destination/v1`, info `elgamal-private-key`,
- * `ed25519-seed`, `identity-padding`), so the same seed gives the same file and address.
- * The ElGamal exponent's top bit is cleared so that x < p. Pure.
+ * Build an i2pd private keys file (EdDSA-SHA512-Ed25519 signing, crypto type 0) from a
+ * 32-byte seed, laid out as i2pd 2.45 creates one. What i2pd draws at random is expanded
+ * from the seed with HKDF-SHA256 (salt `monero-operator/i2p-destination/v1`; info
+ * `ed25519-seed` 32 bytes, `identity-padding` 32 bytes repeated over the first 352 bytes,
+ * `encryption-private-key` 256 bytes), so the same seed gives the same file and address.
+ * Pure.
  */
 export function buildI2pKeysFile(seed: Uint8Array): I2pKeysFile {
   if (seed.length !== 32) throw new RangeError(`buildI2pKeysFile: seed must be 32 bytes, got ${seed.length}`);
-  const elGamalPrivate = expand(seed, 'elgamal-private-key', 256);
-  elGamalPrivate[0] = (elGamalPrivate[0] ?? 0) & 0x7f;
   const signingSeed = expand(seed, 'ed25519-seed', 32);
-  const padding = expand(seed, 'identity-padding', 96);
+  const paddingBlock = expand(seed, 'identity-padding', 32);
+  const encryptionPrivate = expand(seed, 'encryption-private-key', 256);
 
+  const padding = Buffer.alloc(PADDING_LENGTH);
+  for (let offset = 0; offset < PADDING_LENGTH; offset += paddingBlock.length) paddingBlock.copy(padding, offset);
   const certificate = Buffer.alloc(7);
   certificate.writeUInt8(CERTIFICATE_TYPE_KEY, 0);
   certificate.writeUInt16BE(4, 1);
   certificate.writeUInt16BE(SigningKeyType.eddsaSha512Ed25519, 3);
   certificate.writeUInt16BE(CryptoKeyType.elGamal, 5);
-  const identity = Buffer.concat([
-    elGamalPublicKey(elGamalPrivate),
-    padding,
-    ed25519PublicKeyFromSeed(signingSeed),
-    certificate,
-  ]);
+  const identity = Buffer.concat([padding, ed25519PublicKeyFromSeed(signingSeed), certificate]);
   return {
-    keysFile: Buffer.concat([identity, elGamalPrivate, signingSeed]),
+    keysFile: Buffer.concat([identity, encryptionPrivate, signingSeed]),
     b32: i2pB32FromIdentity(identity),
   };
-}
-
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
-function x25519PublicKey(privateKey: Uint8Array): Buffer {
-  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
-  return Buffer.from(String(jwk.x), 'base64url');
 }
 
 function looksLikeText(buf: Uint8Array): boolean {
@@ -164,9 +135,11 @@ function looksLikeText(buf: Uint8Array): boolean {
 
 /**
  * Parse a user-supplied i2pd private keys file and return its b32 address. Checks the
- * layout (lengths, certificate, key types i2pd supports) and, for EdDSA / ElGamal /
- * X25519, that the private keys match the public ones. Throws a RangeError naming the
- * problem. Offline-signed keys (all-zero signing key) are rejected.
+ * layout (lengths, certificate, key types i2pd supports) and, for EdDSA, that the signing
+ * private key matches the public key (i2pd signs lease sets with it). The identity's
+ * encryption key is not checked: i2pd does not use it for destinations and writes padding
+ * there itself. Throws a RangeError naming the problem. Offline-signed keys (all-zero
+ * signing key) are rejected.
  */
 export function parseI2pKeysFile(buf: Uint8Array): ParsedI2pKeys {
   const data = Buffer.from(buf);
@@ -214,15 +187,6 @@ export function parseI2pKeysFile(buf: Uint8Array): ParsedI2pKeys {
   if (signingKeyType === SigningKeyType.eddsaSha512Ed25519) {
     if (!ed25519PublicKeyFromSeed(signingPrivate).equals(identity.subarray(352, 384))) {
       throw new RangeError(`${name}: EdDSA signing private key does not match the destination's public key`);
-    }
-  }
-  if (cryptoKeyType === CryptoKeyType.elGamal) {
-    if (!elGamalPublicKey(cryptoPrivate).equals(identity.subarray(0, 256))) {
-      throw new RangeError(`${name}: ElGamal private key does not match the destination's encryption public key`);
-    }
-  } else if (cryptoKeyType === CryptoKeyType.eciesX25519) {
-    if (!x25519PublicKey(cryptoPrivate).equals(identity.subarray(0, 32))) {
-      throw new RangeError(`${name}: X25519 private key does not match the destination's encryption public key`);
     }
   }
   return { b32: i2pB32FromIdentity(identity), identity: Buffer.from(identity), signingKeyType, cryptoKeyType };
