@@ -1,9 +1,11 @@
 // Smoke test of the real-apiserver tier itself: the control plane starts, serves the
 // core and apps APIs to the admin user over verified TLS, and stops cleanly.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { binariesAvailable, setupControlPlane, startControlPlane } from './control-plane.js';
+import { applyObjects, installCrds, readManifests } from './manifests.js';
 
 if (binariesAvailable(t)) {
   t.test('control plane serves the API and cleans up', async (t) => {
@@ -68,6 +70,41 @@ if (binariesAvailable(t)) {
     t.notOk(
       inB.items.some((ns) => ns.metadata?.name === 'only-in-a'),
       'each control plane has its own etcd',
+    );
+  });
+
+  t.test('manifests.ts installs a CRD and applies a custom resource', async (t) => {
+    const cp = await setupControlPlane(t);
+    const dir = t.testdir({
+      'crd.yaml': [
+        'apiVersion: apiextensions.k8s.io/v1',
+        'kind: CustomResourceDefinition',
+        'metadata: {name: widgets.example.test}',
+        'spec:',
+        '  group: example.test',
+        '  scope: Namespaced',
+        '  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}',
+        '  versions:',
+        '  - name: v1',
+        '    served: true',
+        '    storage: true',
+        '    schema:',
+        '      openAPIV3Schema:',
+        '        type: object',
+        '        properties:',
+        '          spec:',
+        '            type: object',
+        '            properties: {size: {type: integer, minimum: 1, default: 3}}',
+        '',
+      ].join('\n'),
+    });
+    t.same(await installCrds(cp.kubeConfig, [join(dir, 'crd.yaml')]), ['widgets.example.test']);
+    writeFileSync(join(dir, 'widget.yaml'), 'apiVersion: example.test/v1\nkind: Widget\nmetadata: {name: w}\nspec: {}\n---\n');
+    const [stored] = await applyObjects(cp.kubeConfig, readManifests(join(dir, 'widget.yaml')), { namespace: 'default' });
+    t.match(stored, { metadata: { name: 'w', namespace: 'default' }, spec: { size: 3 } }, 'stored with schema default');
+    await t.rejects(
+      applyObjects(cp.kubeConfig, [{ apiVersion: 'example.test/v1', kind: 'Widget', metadata: { name: 'bad', namespace: 'default' }, spec: { size: 0 } } as never]),
+      'schema validation rejects size 0',
     );
   });
 }
