@@ -1,0 +1,89 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { parse, parseAllDocuments } from 'yaml'
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
+import { DEFAULT_EXPORTER_PORT } from '../exporter/command.js'
+import { renderCrdFiles } from '../api/render-crds.js'
+import { buildMoneroMiningNodeSetCrd } from '../api/crd-mining.js'
+import { findHandler } from '../handlers.js'
+import { repoPath } from '../paths.js'
+import { DEFAULT_METRICS_PORT } from './defaults.js'
+import { SPEC_RULES } from './validate.js'
+import type { MoneroMiningNodeSetSpec } from './types.js'
+
+type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const crd = buildMoneroMiningNodeSetCrd() as Json
+const version = crd.spec.versions[0]
+const specSchema = version.schema.openAPIV3Schema.properties.spec
+
+t.test('crds/monerominingnodesets.yaml is up to date (npm run gen:crds)', async (t) => {
+  t.equal(readFileSync(repoPath('crds', 'monerominingnodesets.yaml'), 'utf8'), renderCrdFiles()['monerominingnodesets.yaml'])
+})
+
+t.test('the CRD has status and a scale subresource an HPA can drive', async (t) => {
+  t.equal(crd.metadata.name, 'monerominingnodesets.utxo.com.br')
+  t.same(version.subresources, {
+    status: {},
+    scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
+  })
+  const status = version.schema.openAPIV3Schema.properties.status.properties
+  for (const f of ['observedGeneration', 'replicas', 'readyReplicas', 'updatedReplicas', 'availableReplicas', 'selector', 'conditions', 'pool']) {
+    t.ok(status[f], `status.${f} declared (else the apiserver prunes it)`)
+  }
+  t.same(specSchema.properties.replicas.maximum, 10000)
+})
+
+t.test('every CEL rule is in the CRD with the message the hook uses', async (t) => {
+  t.same(
+    specSchema['x-kubernetes-validations'],
+    SPEC_RULES.map((r) => ({ rule: r.rule, message: r.message })),
+  )
+  for (const r of SPEC_RULES) t.notMatch(r.rule, /\bundefined\b/, `${r.field}: rule is complete`)
+})
+
+t.test('the TypeScript spec type names the schema\'s fields', async (t) => {
+  const full: Required<Pick<MoneroMiningNodeSetSpec, 'replicas' | 'hardAntiAffinity' | 'maxUnavailable' | 'xmrig' | 'pool' | 'threads' | 'maxThreadsHint' | 'donateLevel' | 'hugePages' | 'api' | 'metrics' | 'msr' | 'podSecurity'>> = {
+    replicas: 1,
+    hardAntiAffinity: false,
+    maxUnavailable: 1,
+    xmrig: { image: 'x' },
+    pool: { url: 'u', user: 'w' },
+    threads: 1,
+    maxThreadsHint: 1,
+    donateLevel: 1,
+    hugePages: { enabled: false },
+    api: { enabled: false, port: 1 },
+    metrics: { enabled: true, port: 2 },
+    msr: { enabled: false },
+    podSecurity: { runAsUser: 1, runAsGroup: 1, fsGroup: 1, readOnlyRootFilesystem: true, allowRoot: false },
+  }
+  const scheduling = ['nodeSelector', 'tolerations', 'affinity', 'topologySpreadConstraints', 'priorityClassName', 'imagePullSecrets', 'podAnnotations', 'podLabels']
+  t.same(Object.keys(specSchema.properties).sort(), [...Object.keys(full), ...scheduling].sort())
+  t.same(Object.keys(specSchema.properties.xmrig.properties).sort(), ['args', 'env', 'image', 'imagePullPolicy', 'resources'])
+  t.same(Object.keys(specSchema.properties.pool.properties).sort(), ['coin', 'passwordSecretRef', 'tls', 'tlsFingerprint', 'url', 'user'])
+})
+
+t.test('the metrics port default is the exporter\'s', async (t) => {
+  t.equal(DEFAULT_METRICS_PORT, DEFAULT_EXPORTER_PORT)
+  t.equal(specSchema.properties.metrics.properties.port.default, DEFAULT_EXPORTER_PORT)
+})
+
+t.test('the CompositeController matches the hook', async (t) => {
+  const cc = parse(readFileSync(repoPath('metacontroller', 'monerominingnodeset.yaml'), 'utf8')) as Json
+  const handler = findHandler('MoneroMiningNodeSet')!
+  t.equal(cc.spec.parentResource.resource, handler.plural)
+  t.equal(cc.spec.hooks.sync.webhook.path, `/hooks/${handler.route}/sync`)
+  t.same(
+    cc.spec.childResources.map((c: Json) => `${c.apiVersion}/${c.resource}:${c.updateStrategy.method}`),
+    handler.childResources.map((c) => `${c.apiVersion}/${c.resource}:InPlace`),
+  )
+})
+
+t.test('the HPA example is valid and targets the set through its scale subresource', async (t) => {
+  const docs = parseAllDocuments(readFileSync(repoPath('examples', 'hpa-miners.yaml'), 'utf8')).map((d) => d.toJS() as Json)
+  t.equal(docs.length, 1)
+  const hpa = docs[0] as Json
+  t.doesNotThrow(() => new HorizontalPodAutoscaler(hpa as never).validate())
+  t.same(hpa.spec.scaleTargetRef, { apiVersion: 'utxo.com.br/v1alpha1', kind: 'MoneroMiningNodeSet', name: 'miners' })
+})
