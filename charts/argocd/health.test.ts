@@ -55,7 +55,7 @@ t.test('every kind runs the same script', async (t) => {
 if (!luaAvailable()) {
   const msg = `${LUA} not found: apt-get install lua5.4 (or set LUA_BIN)`
   if (process.env.CI) t.fail(msg)
-  else t.skip(msg)
+  else t.pass(msg, { skip: msg })
 } else {
   for (const dir of dirs) {
     t.test(dir, async (t) => {
