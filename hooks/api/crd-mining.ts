@@ -20,6 +20,12 @@ import { DEFAULT_XMRIG_IMAGE } from './defaults.js'
 import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT, RANDOMX_DATASET_PAGES } from '../monerominingnodeset/defaults.js'
 import { ENV_RULE, SPEC_RULES } from '../monerominingnodeset/validate.js'
 
+/** The apiserver forbids additionalProperties next to properties in a structural schema. */
+function withoutAdditionalProperties(schema: Schema): Schema {
+  const { additionalProperties: _unused, ...rest } = schema
+  return rest
+}
+
 const secretKeyRef = (what: string): Schema => ({
   type: 'object',
   description: `Key of a Secret in the same namespace holding ${what}.`,
@@ -60,7 +66,7 @@ const xmrigSchema: Schema = {
       'x-kubernetes-validations': [ENV_RULE],
     },
     resources: {
-      ...resources('xmrig'),
+      ...withoutAdditionalProperties(resources('xmrig')),
       description:
         'Compute resources of xmrig. Default: requests cpu 1 and memory 2560Mi (RandomX fast mode holds a 2080 MiB dataset plus 256 MiB cache), limit memory 3Gi, no cpu limit (xmrig yields to other pods by their cpu requests instead of being throttled); with hugePages the memory request drops to 512Mi. hugepages-2Mi is set from hugePages.',
     },
@@ -106,11 +112,12 @@ const specProperties: Record<string, Schema> = {
   maxUnavailable: {
     description:
       'How many miners may be down at once: for node drains (PodDisruptionBudget; default 10%) and, where the StatefulSet MaxUnavailableStatefulSet feature is on, for rollouts (default: one at a time). A number or a percentage.',
+    // Structural schemas allow only bare types in an int-or-string anyOf: minimum applies to
+    // the integer form and pattern to the string form.
     'x-kubernetes-int-or-string': true,
-    anyOf: [
-      { type: 'integer', minimum: 1 },
-      { type: 'string', pattern: '^([1-9][0-9]?|100)%$' },
-    ],
+    anyOf: [{ type: 'integer' }, { type: 'string' }],
+    minimum: 1,
+    pattern: '^([1-9][0-9]?|100)%$',
   },
   xmrig: xmrigSchema,
   pool: poolSchema,
