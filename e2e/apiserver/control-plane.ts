@@ -4,7 +4,8 @@
  * stored, validated, defaulted and admitted exactly as a real cluster would, but
  * nothing reconciles them. Each test file may start its own; start-up takes seconds.
  *
- * Binaries are found in this order (build.sh honours the same variables):
+ * Binaries are found in this order (build.sh honours the same variables; a set *_BIN is
+ * used alone, never skipped over):
  *   kube-apiserver: $KUBE_APISERVER_BIN, $KUBEBUILDER_ASSETS/kube-apiserver,
  *                   ${MONERO_OPERATOR_CACHE:-<repo>/.cache}/kube-apiserver-<version>/kube-apiserver
  *   etcd:           $ETCD_BIN, $KUBEBUILDER_ASSETS/etcd, /usr/bin/etcd, etcd on $PATH
@@ -93,18 +94,17 @@ function onPath(name: string): string | undefined {
 export function findBinaries(env: NodeJS.ProcessEnv = process.env): ControlPlaneBinaries {
   const assets = env.KUBEBUILDER_ASSETS;
   const cache = env.MONERO_OPERATOR_CACHE || join(repoRoot(), '.cache');
-  const apiserverCandidates = [
-    env.KUBE_APISERVER_BIN,
-    assets && join(assets, 'kube-apiserver'),
-    join(cache, `kube-apiserver-${pinnedKubernetesVersion()}`, 'kube-apiserver'),
-  ];
-  const etcdCandidates = [env.ETCD_BIN, assets && join(assets, 'etcd'), '/usr/bin/etcd', onPath('etcd')];
+  // An explicit *_BIN wins outright: a typo there must not silently fall back to another binary.
+  const apiserverCandidates = env.KUBE_APISERVER_BIN
+    ? [env.KUBE_APISERVER_BIN]
+    : [assets && join(assets, 'kube-apiserver'), join(cache, `kube-apiserver-${pinnedKubernetesVersion()}`, 'kube-apiserver')];
+  const etcdCandidates = env.ETCD_BIN ? [env.ETCD_BIN] : [assets && join(assets, 'etcd'), '/usr/bin/etcd', onPath('etcd')];
   const kubeApiserver = apiserverCandidates.find((p): p is string => !!p && isExecutable(p));
   const etcd = etcdCandidates.find((p): p is string => !!p && isExecutable(p));
   if (kubeApiserver && etcd) return { ok: true, kubeApiserver, etcd };
   const missing = [
     ...(kubeApiserver ? [] : [`kube-apiserver (looked at: ${apiserverCandidates.filter(Boolean).join(', ')})`]),
-    ...(etcd ? [] : ['etcd (looked at: $ETCD_BIN, $KUBEBUILDER_ASSETS/etcd, /usr/bin/etcd, $PATH)']),
+    ...(etcd ? [] : [`etcd (looked at: ${etcdCandidates.filter(Boolean).join(', ')}${env.ETCD_BIN ? '' : ', $PATH'})`]),
   ];
   return {
     ok: false,
