@@ -46,7 +46,7 @@ t.test('client against regtest monerod', { skip, timeout: 180_000 }, async (t) =
   t.equal(peers.status, 'OK');
   t.equal(peers.white_list, undefined, 'monerod omits empty lists');
 
-  const mined = await rpc.generateBlocks({ amount_of_blocks: 5, wallet_address: DONATION_ADDRESS });
+  const mined = await rpc.generateBlocks({ amount_of_blocks: 5, wallet_address: DONATION_ADDRESS }, { timeoutMs: 120_000 });
   t.equal(mined.blocks?.length, 5);
   t.equal((await rpc.getHeight()).height, 6, 'height moved by 5');
   t.equal((await rpc.getInfo()).height, 6);
@@ -75,7 +75,7 @@ t.test('HTTP Digest with --rpc-login', { skip, timeout: 180_000 }, async (t) => 
   // several calls in a row and in parallel reuse the Digest session
   const heights = await Promise.all([authed.getHeight(), authed.getBlockCount(), authed.getInfoPlain(), authed.getLastBlockHeader()]);
   t.equal(heights.length, 4);
-  t.match(await authed.generateBlocks({ amount_of_blocks: 2, wallet_address: DONATION_ADDRESS }), { height: 2 });
+  t.match(await authed.generateBlocks({ amount_of_blocks: 2, wallet_address: DONATION_ADDRESS }, { timeoutMs: 120_000 }), { height: 2 });
 
   const anonymous = new MonerodClient({ url: node.url, timeoutMs: 5000 });
   const denied = await anonymous.getHeight().catch((e: unknown) => e);

@@ -107,6 +107,14 @@ t.test('monerod mode: values from get_info, last block header and pool stats', a
   t.match(om.body, /# TYPE monero_exporter_rpc_errors counter\n/);
   t.match(om.body, /\n# EOF\n?$/);
   t.equal(parse(om.body).get('monerod_height'), 6);
+  const again = await app.inject('/metrics');
+  t.match(again.body, /\nmonero_exporter_rpc_errors_total\{method="get_info"\} 0\n/, 'counter keeps _total after an OpenMetrics render');
+  const mixed = await Promise.all([
+    app.inject({ url: '/metrics', headers: { accept: 'application/openmetrics-text' } }),
+    app.inject('/metrics'),
+  ]);
+  t.match(mixed[0].body, /# TYPE monero_exporter_rpc_errors counter\n/);
+  t.match(mixed[1].body, /# TYPE monero_exporter_rpc_errors_total counter\n/);
 
   t.equal((await app.inject('/healthz')).statusCode, 200);
   const ready = await app.inject('/readyz');

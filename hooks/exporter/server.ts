@@ -82,6 +82,8 @@ export interface ExporterMetrics {
   registry: Registry;
   /** The same metric objects, rendered as OpenMetrics. */
   openMetricsRegistry: Registry<OpenMetricsContentType>;
+  /** Renders all metrics in one format (use this rather than the registries' metrics()). */
+  render(format: 'openmetrics' | 'prometheus'): Promise<string>;
   /** Overwrites the target gauges with one scrape's samples (absent samples disappear). */
   apply(samples: readonly Sample[]): void;
   scrapeDuration: Gauge;
@@ -120,7 +122,21 @@ export function buildExporterMetrics(kind: ExporterTarget['kind'], processMetric
   const openMetricsRegistry = new Registry<OpenMetricsContentType>();
   openMetricsRegistry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   // getMetricsAsArray() returns the metric instances themselves (typed as plain objects).
-  for (const m of registry.getMetricsAsArray() as unknown as Metric[]) openMetricsRegistry.registerMetric(m);
+  const all = registry.getMetricsAsArray() as unknown as (Metric & { name: string })[];
+  for (const m of all) openMetricsRegistry.registerMetric(m);
+  // prom-client's OpenMetrics rendering renames counters in place ("x_total" -> "x"), which
+  // would drop the suffix from later Prometheus renders: remember the names, restore them
+  // before every render, and never render both formats at once.
+  const names = all.map((m) => [m, m.name] as const);
+  let renderQueue: Promise<unknown> = Promise.resolve();
+  const render = (format: 'openmetrics' | 'prometheus'): Promise<string> => {
+    const run = renderQueue.then(() => {
+      for (const [m, name] of names) m.name = name;
+      return format === 'openmetrics' ? openMetricsRegistry.metrics() : registry.metrics();
+    });
+    renderQueue = run.catch(() => undefined);
+    return run;
+  };
 
   const apply = (samples: readonly Sample[]): void => {
     // Absent samples must disappear: reset() alone leaves an unlabelled metric at 0.
@@ -143,7 +159,7 @@ export function buildExporterMetrics(kind: ExporterTarget['kind'], processMetric
       if (counter !== undefined && s.value >= 0) counter.inc(s.value);
     }
   };
-  return { registry, openMetricsRegistry, apply, scrapeDuration, rpcErrors };
+  return { registry, openMetricsRegistry, render, apply, scrapeDuration, rpcErrors };
 }
 
 /** Builds the exporter app; it never listens. See the module documentation. */
@@ -204,9 +220,9 @@ export function buildExporter(opts: ExporterOptions): FastifyInstance {
 
   app.get('/metrics', async (request, reply) => {
     await scrape();
-    const om = negotiateMetricsFormat(request.headers.accept) === 'openmetrics';
-    const body = om ? await metrics.openMetricsRegistry.metrics() : await metrics.registry.metrics();
-    return reply.header('content-type', om ? OPENMETRICS_TEXT : PROMETHEUS_TEXT).send(body);
+    const format = negotiateMetricsFormat(request.headers.accept);
+    const body = await metrics.render(format);
+    return reply.header('content-type', format === 'openmetrics' ? OPENMETRICS_TEXT : PROMETHEUS_TEXT).send(body);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -54,18 +54,19 @@ const json = (res: http.ServerResponse, status: number, body: unknown): void => 
   res.end(JSON.stringify(body));
 };
 
-/** A digest-checking fake in monerod's style: one nonce per TCP connection. */
+/**
+ * A digest-checking fake in monerod's style: the session belongs to the TCP connection and
+ * every 401 issues a fresh nonce that replaces the previous one.
+ */
 function digestHandler(opts: { staleAfter?: number } = {}): Handler {
   const nonces = new WeakMap<object, string>();
   let counter = 0;
   let accepted = 0;
   return (req, body, res) => {
-    let nonce = nonces.get(req.socket);
-    if (nonce === undefined) {
-      nonce = `nonce-${++counter}`;
-      nonces.set(req.socket, nonce);
-    }
+    const nonce = nonces.get(req.socket);
     const challenge = () => {
+      const nonce = `nonce-${++counter}`;
+      nonces.set(req.socket, nonce);
       res.writeHead(401, {
         'www-authenticate': [
           `Digest qop="auth",algorithm=MD5,realm="monero-rpc",nonce="${nonce}",stale=false`,
@@ -89,8 +90,8 @@ function digestHandler(opts: { staleAfter?: number } = {}): Handler {
     if (p.username !== 'user' || p.nonce !== nonce || p.response !== expected || p.uri !== req.url) return challenge();
     accepted++;
     if (opts.staleAfter !== undefined && accepted > opts.staleAfter) {
-      // rotate the nonce: the next request is answered with a fresh challenge
-      nonces.set(req.socket, `nonce-${++counter}`);
+      // expire the nonce: the next request is answered with a fresh challenge
+      nonces.set(req.socket, 'expired');
       accepted = 0;
     }
     const parsed = JSON.parse(body) as { id?: string };
@@ -115,7 +116,34 @@ t.test('Digest: challenge, retry with Authorization, then pre-emptive auth with 
   t.equal(seen.every((s) => s.method === 'POST'), true);
 });
 
-t.test('Digest: a rotated nonce costs one more round trip', async (t) => {
+t.test('Digest: parallel first calls do not spoil each other\'s handshake', async (t) => {
+  const { url, seen } = await fake(t, digestHandler());
+  const client = new MonerodClient({ url, username: 'user', password: 'pass', timeoutMs: 2000 });
+  t.teardown(() => client.close());
+  const results = await Promise.all([client.getBlockCount(), client.getBlockCount(), client.getBlockCount()]);
+  t.same(results.map((r) => r.count), [7, 7, 7]);
+  t.equal(seen.length, 4, 'one challenge, then three answers on the same nonce');
+  t.same(seen.slice(1).map((s) => /nc=(\d+)/.exec(s.authorization ?? '')?.[1]), ['00000001', '00000002', '00000003']);
+});
+
+t.test('Digest: a queued call still honours its own timeout', async (t) => {
+  let hang = true;
+  const handler = digestHandler();
+  const { url } = await fake(t, (req, body, res, seen) => {
+    if (hang && req.headers.authorization !== undefined) return; // first authenticated request hangs
+    handler(req, body, res, seen);
+  });
+  const client = new MonerodClient({ url, username: 'user', password: 'pass', timeoutMs: 300 });
+  t.teardown(() => client.close());
+  const started = performance.now();
+  const [a, b] = await Promise.allSettled([client.getBlockCount(), client.getBlockCount()]);
+  t.ok(performance.now() - started < 1000);
+  t.match(a, { status: 'rejected', reason: { name: 'MonerodTimeoutError' } });
+  t.match(b, { status: 'rejected', reason: { name: 'MonerodTimeoutError' } });
+  hang = false;
+});
+
+t.test('Digest: an expired nonce costs one more round trip', async (t) => {
   const { url, seen } = await fake(t, digestHandler({ staleAfter: 1 }));
   const client = new MonerodClient({ url, username: 'user', password: 'pass', timeoutMs: 2000 });
   t.teardown(() => client.close());

@@ -113,6 +113,8 @@ export class MonerodClient {
   private readonly digest: DigestAuth | undefined;
   private readonly agent: http.Agent | undefined;
   private nextId = 1;
+  /** Tail of the call queue of an authenticating client (see {@link MonerodClient.exchange}). */
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(options: MonerodClientOptions) {
     const base = new URL(options.url);
@@ -266,7 +268,24 @@ export class MonerodClient {
     const signal = opts?.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
     const target = new URL(path.replace(/^\//, ''), this.base.href.endsWith('/') ? this.base : `${this.base.href}/`);
     const uri = `${target.pathname}${target.search}`;
+    // With Digest, calls run one at a time: monerod issues a fresh nonce with every 401 and
+    // forgets the previous one, so interleaved handshakes would invalidate each other, and
+    // the Authorization header (nc) must be computed when the request really goes out.
+    let release: () => void = () => {};
+    if (this.digest !== undefined) {
+      const previous = this.queue;
+      this.queue = new Promise<void>((r) => (release = r));
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        void previous.then(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
     try {
+      if (signal.aborted) throw signal.reason;
       let res = await this.send(target, uri, body, signal);
       if (res.status === 401 && this.digest !== undefined && res.authenticate.length > 0) {
         // Unchallenged first request, or our nonce went stale: take the new challenge, retry once.
@@ -288,6 +307,8 @@ export class MonerodClient {
       if (opts?.signal?.aborted) throw opts.signal.reason ?? err;
       const code = (err as NodeJS.ErrnoException | undefined)?.code;
       throw new MonerodConnectionError(url, method, typeof code === 'string' ? code : undefined, err);
+    } finally {
+      release();
     }
   }
 
