@@ -32,7 +32,7 @@ const K8S_KEYWORDS = [
 /** Loads every CRD file in crds/. */
 export function loadCrds(dir = repoPath('crds')): Json[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
     .sort()
     .map((f) => parse(readFileSync(join(dir, f), 'utf8')) as Json)
 }

@@ -2,7 +2,7 @@
  * buildServer(): the Fastify app serving the sync hooks, health and metrics. It never listens
  * (main.ts does); tests and the benchmark drive it with inject() or listen themselves.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DEFAULT_CONFIG, type HookConfig } from './config.js'
 import { HANDLERS, handleSync, isHookError, warmUp, type KindHandler } from './handlers.js'
@@ -33,9 +33,13 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     requestTimeout: opts.requestTimeout ?? 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
-    disableRequestLogging: true,
+    // one structured line per sync, written by the route; no per-request access log
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   })
+
+  // Only JSON bodies: Metacontroller sends nothing else.
+  app.removeContentTypeParser('text/plain')
 
   const registry = new Registry()
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
@@ -59,9 +63,15 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     registers: [registry],
   })
 
+  // While closing: readiness fails and responses close their connection, so Metacontroller's
+  // idle keep-alive connections do not hold the shutdown open.
   let closing = false
-  app.addHook('onClose', async () => {
+  app.addHook('preClose', async () => {
     closing = true
+  })
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close')
+    return payload
   })
 
   // Malformed JSON, wrong content type, oversized bodies: a JSON 4xx that says what is wrong.

@@ -9,5 +9,12 @@ export function renderCrdFiles(): Record<string, string> {
   for (const [file, crd] of Object.entries(buildAllCrds())) {
     out[file] = HEADER + stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false })
   }
+  // `kubectl apply -k crds/` (and the kustomize install, which cannot reach outside its folder)
+  const kustomization = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: Object.keys(out).sort(),
+  }
+  out['kustomization.yaml'] = HEADER + stringify(kustomization)
   return out
 }

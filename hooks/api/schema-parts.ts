@@ -17,7 +17,6 @@ export const quantity = (description: string): Schema => ({
 export const resources = (what: string): Schema => ({
   type: 'object',
   description: `Compute resources of the ${what} container (requests and limits, as in a Pod).`,
-  additionalProperties: false,
   properties: {
     requests: {
       type: 'object',

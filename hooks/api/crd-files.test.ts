@@ -1,0 +1,65 @@
+import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { renderCrdFiles } from './render-crds.js'
+import { compileValidators, loadCrds } from '../schema.js'
+import { repoPath } from '../paths.js'
+
+t.test('crds/ is what hooks/api/crds.ts generates (run `npm run gen:crds`)', async (t) => {
+  const expected = renderCrdFiles()
+  const onDisk = readdirSync(repoPath('crds')).filter((f) => f.endsWith('.yaml')).sort()
+  t.same(onDisk, Object.keys(expected).sort(), 'same files')
+  for (const [file, text] of Object.entries(expected)) {
+    t.equal(readFileSync(repoPath('crds', file), 'utf8'), text, `crds/${file} is up to date`)
+  }
+})
+
+/** Walks a schema; calls visit(node, path) on each node. */
+function walk(node: unknown, path: string, visit: (n: Record<string, unknown>, p: string) => void): void {
+  if (typeof node !== 'object' || node === null) return
+  const n = node as Record<string, unknown>
+  visit(n, path)
+  for (const [k, v] of Object.entries((n.properties as Record<string, unknown>) ?? {})) walk(v, `${path}.${k}`, visit)
+  if (n.items) walk(n.items, `${path}[]`, visit)
+  if (typeof n.additionalProperties === 'object') walk(n.additionalProperties, `${path}{}`, visit)
+}
+
+t.test('every CRD: status+scale subresources, printer columns, category, descriptions everywhere', async (t) => {
+  for (const crd of loadCrds()) {
+    const spec = crd.spec as Record<string, any>
+    const name = `${spec.names.kind}`
+    t.same(spec.names.categories, ['monero'], `${name} category`)
+    t.ok(spec.names.shortNames.length > 0, `${name} shortNames`)
+    const version = spec.versions[0]
+    t.same(version.subresources.status, {}, `${name} status subresource`)
+    t.same(version.subresources.scale, { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' })
+    const columns = version.additionalPrinterColumns.map((c: { name: string }) => c.name)
+    for (const c of ['Desired', 'Ready', 'Age']) t.ok(columns.includes(c), `${name} printer column ${c}`)
+    const root = version.schema.openAPIV3Schema
+    const undocumented: string[] = []
+    walk(root.properties.spec, 'spec', (n, p) => {
+      if (!n.description && !p.endsWith('{}') && !p.endsWith('[]')) undocumented.push(p)
+    })
+    walk(root.properties.status, 'status', (n, p) => {
+      if (!n.description && !p.endsWith('{}') && !p.endsWith('[]')) undocumented.push(p)
+    })
+    t.same(undocumented, [], `${name}: every field has a description (kubectl explain)`)
+    t.ok(root.properties.status.properties.observedGeneration, `${name}: status.observedGeneration declared (Metacontroller writes it)`)
+  }
+})
+
+t.test('every example is accepted by its CRD schema as written', async (t) => {
+  const validators = compileValidators()
+  const files = readdirSync(repoPath('examples')).filter((f) => f.endsWith('.yaml'))
+  t.ok(files.length >= 3)
+  for (const file of files) {
+    const doc = parse(readFileSync(repoPath('examples', file), 'utf8')) as { apiVersion: string; kind: string; spec: unknown }
+    if (!doc.apiVersion.startsWith('utxo.com.br/')) continue
+    const v = validators.get(doc.kind)
+    if (!v) {
+      t.fail(`${file}: no CRD for kind ${doc.kind}`)
+      continue
+    }
+    t.same(v.validateSpec(structuredClone(doc.spec)), [], `${file} is valid`)
+  }
+})

@@ -1,0 +1,264 @@
+import t from 'tap'
+import fc from 'fast-check'
+import type { V1Container, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node'
+import { DEFAULT_CONFIG } from '../config.js'
+import { findHandler, handleSync, isHookError, type HookError } from '../handlers.js'
+import type { KubeObject, SyncResponse } from '../metacontroller.js'
+import { asStored, loadExample, observedStatefulSet, syncRequest } from '../testing/requests.js'
+import { validateKubeObject } from '../testing/kube-schemas.js'
+
+const handler = findHandler('MoneroNodeSet')!
+const ctx = { config: DEFAULT_CONFIG, now: '2026-11-26T12:00:00Z' }
+const example = asStored(loadExample('moneronodeset.yaml'))
+
+function sync(parent: KubeObject, observed: KubeObject[] = []): SyncResponse {
+  const r = handleSync(handler, syncRequest(parent, observed), ctx)
+  if (isHookError(r)) throw new Error(r.message)
+  return r
+}
+const find = <T>(r: SyncResponse, kind: string, name?: string) =>
+  r.children.find((c) => c.kind === kind && (name === undefined || c.metadata.name === name)) as unknown as T
+const monerodOf = (sts: V1StatefulSet) => sts.spec!.template.spec!.containers.find((c) => c.name === 'monerod') as V1Container
+const withSpec = (spec: Record<string, unknown>, base = example): KubeObject => ({ ...base, spec: { ...(base.spec as object), ...spec } })
+
+t.test('the proposal example renders to three HA monerod replicas', async (t) => {
+  const r = sync(example)
+  t.same(r.children.map((c) => `${c.kind}/${c.metadata.name}`).sort(), [
+    'PodDisruptionBudget/nodes-monerod',
+    'Service/nodes-monerod',
+    'Service/nodes-monerod-headless',
+    'StatefulSet/nodes-monerod',
+  ])
+  for (const child of r.children) validateKubeObject(child)
+  const sts = find<V1StatefulSet>(r, 'StatefulSet')
+  t.equal(sts.spec!.replicas, 3)
+  t.equal(sts.spec!.serviceName, 'nodes-monerod-headless')
+  t.equal(sts.spec!.podManagementPolicy, 'Parallel')
+  t.same(sts.spec!.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Retain', whenScaled: 'Retain' })
+  t.same(sts.spec!.selector.matchLabels, sts.spec!.template.metadata!.labels && {
+    'app.kubernetes.io/name': 'monerod',
+    'app.kubernetes.io/instance': 'nodes',
+    'app.kubernetes.io/part-of': 'moneronodeset',
+  })
+  for (const [k, v] of Object.entries(sts.spec!.selector.matchLabels!)) t.equal(sts.spec!.template.metadata!.labels![k], v, `pod label ${k}`)
+  const claim = sts.spec!.volumeClaimTemplates![0]!
+  t.equal(claim.metadata!.name, 'data')
+  t.equal(claim.spec!.resources!.requests!.storage, '300Gi')
+  t.same(claim.spec!.accessModes, ['ReadWriteOnce'])
+
+  const monerod = monerodOf(sts)
+  t.equal(monerod.image, 'utxobr/monerod:v0.17.2.0')
+  t.same(monerod.command, ['monerod'])
+  const args = monerod.args!
+  for (const a of [
+    '--non-interactive',
+    '--data-dir=/data',
+    '--p2p-bind-ip=0.0.0.0',
+    '--p2p-bind-port=18080',
+    '--rpc-bind-ip=127.0.0.1',
+    '--rpc-restricted-bind-ip=0.0.0.0',
+    '--rpc-restricted-bind-port=18089',
+    '--no-igd',
+    '--public-node',
+    '--enable-dns-blocklist',
+    '--enforce-dns-checkpointing',
+    '--out-peers=1024',
+    '--in-peers=1024',
+    '--limit-rate=128000',
+  ]) {
+    t.ok(args.includes(a), `args include ${a}`)
+  }
+  t.notOk(args.includes('--confirm-external-bind'), 'unrestricted RPC never leaves the pod')
+  t.ok(args.indexOf('--public-node') > args.indexOf('--no-igd'), 'user args follow the defaults')
+  t.same(monerod.volumeMounts!.find((m) => m.name === 'data')!.mountPath, '/data')
+  t.same(monerod.ports!.map((p) => [p.name, p.containerPort]), [['p2p', 18080], ['rpc-restricted', 18089]])
+  t.equal(monerod.startupProbe!.httpGet!.port, 'rpc-restricted')
+  t.ok(monerod.startupProbe!.failureThreshold! * monerod.startupProbe!.periodSeconds! >= 3600, 'startup budget >= 1h')
+  t.equal(monerod.readinessProbe!.httpGet!.path, '/get_height')
+
+  const pod = sts.spec!.template.spec!
+  t.equal(pod.terminationGracePeriodSeconds, 600)
+  t.same(pod.affinity!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution![0]!.topologyKey, 'kubernetes.io/hostname')
+  t.notOk(pod.affinity!.podAntiAffinity!.preferredDuringSchedulingIgnoredDuringExecution)
+
+  const pdb = find<V1PodDisruptionBudget>(r, 'PodDisruptionBudget')
+  t.equal(pdb.spec!.maxUnavailable, 1)
+  const headless = find<V1Service>(r, 'Service', 'nodes-monerod-headless')
+  t.equal(headless.spec!.clusterIP, 'None')
+  t.equal(headless.spec!.publishNotReadyAddresses, true)
+  const client = find<V1Service>(r, 'Service', 'nodes-monerod')
+  t.equal(client.spec!.type, 'ClusterIP')
+  t.same(client.spec!.ports!.map((p) => p.port), [18080, 18089], 'no unrestricted RPC port on any Service')
+})
+
+t.test('pods pass the restricted Pod Security Standard by default', async (t) => {
+  const pod = find<V1StatefulSet>(sync(example), 'StatefulSet').spec!.template.spec!
+  t.equal(pod.securityContext!.runAsNonRoot, true)
+  t.equal(pod.securityContext!.runAsUser, 1000)
+  t.equal(pod.securityContext!.fsGroup, 1000)
+  t.same(pod.securityContext!.seccompProfile, { type: 'RuntimeDefault' })
+  t.equal(pod.automountServiceAccountToken, false)
+  for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+    t.equal(c.securityContext!.allowPrivilegeEscalation, false, `${c.name}: no privilege escalation`)
+    t.same(c.securityContext!.capabilities!.drop, ['ALL'], `${c.name}: drops all capabilities`)
+    t.equal(c.securityContext!.readOnlyRootFilesystem, true, `${c.name}: read-only root`)
+    t.notOk(c.securityContext!.privileged, `${c.name}: not privileged`)
+  }
+})
+
+t.test('allowRoot opts out per resource', async (t) => {
+  const pod = find<V1StatefulSet>(sync(withSpec({ podSecurity: { allowRoot: true } })), 'StatefulSet').spec!.template.spec!
+  t.notOk(pod.securityContext!.runAsNonRoot)
+  t.notOk(pod.securityContext!.runAsUser)
+  t.notOk(pod.containers[0]!.securityContext!.runAsNonRoot)
+})
+
+t.test('soft anti-affinity, single replica, service options, nettype ports', async (t) => {
+  const r = sync(
+    withSpec({
+      replicas: 1,
+      hardAntiAffinity: false,
+      monerod: { args: ['--stagenet', '--prune-blockchain'] },
+      service: { type: 'LoadBalancer', p2p: true, restrictedRpc: false, annotations: { a: 'b' }, loadBalancerSourceRanges: ['10.0.0.0/8'] },
+      storage: { size: '100Gi', storageClassName: 'fast', retention: { whenDeleted: 'Delete', whenScaled: 'Retain' } },
+      nodeSelector: { disk: 'ssd' },
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'monero', effect: 'NoSchedule' }],
+      priorityClassName: 'high',
+      imagePullSecrets: [{ name: 'regcred' }],
+    }),
+  )
+  for (const child of r.children) validateKubeObject(child)
+  t.notOk(find(r, 'PodDisruptionBudget'), 'no PDB for a single replica')
+  const sts = find<V1StatefulSet>(r, 'StatefulSet')
+  const pod = sts.spec!.template.spec!
+  t.equal(pod.affinity!.podAntiAffinity!.preferredDuringSchedulingIgnoredDuringExecution![0]!.weight, 100)
+  t.notOk(pod.affinity!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution)
+  t.same(pod.nodeSelector, { disk: 'ssd' })
+  t.equal(pod.tolerations![0]!.key, 'dedicated')
+  t.equal(pod.priorityClassName, 'high')
+  t.same(pod.imagePullSecrets, [{ name: 'regcred' }])
+  const monerod = monerodOf(sts)
+  t.ok(monerod.args!.includes('--p2p-bind-port=38080'))
+  t.ok(monerod.args!.includes('--rpc-restricted-bind-port=38089'))
+  t.ok(monerod.args!.includes('--rpc-bind-port=38081'))
+  t.same(sts.spec!.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Delete', whenScaled: 'Retain' })
+  t.equal(sts.spec!.volumeClaimTemplates![0]!.spec!.storageClassName, 'fast')
+  const client = find<V1Service>(r, 'Service', 'nodes-monerod')
+  t.equal(client.spec!.type, 'LoadBalancer')
+  t.same(client.spec!.ports!.map((p) => p.port), [38080])
+  t.same(client.metadata!.annotations, { a: 'b' })
+  t.same(client.spec!.loadBalancerSourceRanges, ['10.0.0.0/8'])
+})
+
+t.test('--rpc-login switches probes to TCP (an HTTP probe would get 401)', async (t) => {
+  const sts = find<V1StatefulSet>(sync(withSpec({ monerod: { args: ['--rpc-login=u:p'] } })), 'StatefulSet')
+  const monerod = monerodOf(sts)
+  t.ok(monerod.readinessProbe!.tcpSocket)
+  t.notOk(monerod.readinessProbe!.httpGet)
+})
+
+t.test('contract-breaking and malformed args are rejected with the field', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['--data-dir=/elsewhere'], /spec\.monerod\.args\[0\]: --data-dir cannot be set/],
+    [['--public', '--rpc-bind-ip', '0.0.0.0'], /spec\.monerod\.args\[1\]: --rpc-bind-ip cannot be set/],
+    [['--confirm-external-bind'], /--confirm-external-bind cannot be set/],
+    [['--test'], /ambiguous/],
+    [['--out-peers=1', '--out-peers=2'], /more than once/],
+    [['--testnet', '--stagenet'], /choose one network/],
+    [['regtest'], /not a long option/],
+  ]
+  for (const [args, message] of cases) {
+    const r = handleSync(handler, syncRequest(withSpec({ monerod: { args } })), ctx) as HookError
+    t.equal(r.statusCode, 422, args.join(' '))
+    t.match(r.message, message, args.join(' '))
+  }
+})
+
+const readySts = (r: SyncResponse, over: Record<string, unknown> = {}) =>
+  observedStatefulSet(find(r, 'StatefulSet'), {
+    observedGeneration: 1,
+    replicas: 3,
+    readyReplicas: 3,
+    updatedReplicas: 3,
+    availableReplicas: 3,
+    currentRevision: 'a',
+    updateRevision: 'a',
+    ...over,
+  })
+
+t.test('status follows observed children; conditions keep their time unless they flip', async (t) => {
+  const first = sync(example)
+  t.equal((first.status.conditions as { type: string; status: string }[])[0]!.status, 'False')
+  t.equal(first.status.selector, 'app.kubernetes.io/instance=nodes,app.kubernetes.io/name=monerod,app.kubernetes.io/part-of=moneronodeset')
+
+  const parentWithStatus = { ...example, status: first.status }
+  const ready = sync(parentWithStatus, [readySts(first)])
+  const conds = ready.status.conditions as { type: string; status: string; reason: string; lastTransitionTime: string }[]
+  t.same(conds.map((c) => [c.type, c.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False']])
+  t.equal(ready.status.readyReplicas, 3)
+
+  // the same request again, one hour later: byte-identical status
+  const later = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first)]), { ...ctx, now: '2026-11-26T13:00:00Z' }) as SyncResponse
+  const again = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first)]), { ...ctx, now: '2026-11-26T14:00:00Z' }) as SyncResponse
+  t.equal(JSON.stringify(later.status), JSON.stringify(again.status))
+  t.equal(JSON.stringify(later.status), JSON.stringify(ready.status), 'a settled status does not change')
+
+  // a replica loses readiness after the set was ready: Degraded
+  const lost = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first, { readyReplicas: 2 })]), { ...ctx, now: '2026-11-26T15:00:00Z' }) as SyncResponse
+  const lc = lost.status.conditions as { type: string; status: string; lastTransitionTime: string }[]
+  t.same(lc.map((c) => [c.type, c.status]), [['Ready', 'False'], ['Progressing', 'True'], ['Degraded', 'True']])
+  t.equal(lc[0]!.lastTransitionTime, '2026-11-26T15:00:00Z', 'Ready flipped: new time')
+
+  // a rollout in progress is Progressing, not Degraded
+  const rolling = sync({ ...example, status: ready.status }, [readySts(first, { updatedReplicas: 1, updateRevision: 'b' })])
+  const rc = rolling.status.conditions as { type: string; status: string; reason: string }[]
+  t.same(rc.map((c) => [c.type, c.status, c.reason]), [
+    ['Ready', 'False', 'ReplicasNotReady'],
+    ['Progressing', 'True', 'RollingUpdate'],
+    ['Degraded', 'False', 'RolloutInProgress'],
+  ])
+})
+
+t.test('v1 and v2 children keys give the same answer', async (t) => {
+  const first = sync(example)
+  const observed = [readySts(first), ...first.children.filter((c) => c.kind !== 'StatefulSet')]
+  const v1 = handleSync(handler, syncRequest(example, observed, 'v1'), ctx)
+  const v2 = handleSync(handler, syncRequest(example, observed, 'v2'), ctx)
+  t.equal(JSON.stringify(v1), JSON.stringify(v2))
+})
+
+t.test('property: valid specs always yield the full child set, deterministically', async (t) => {
+  const spec = fc.record(
+    {
+      replicas: fc.integer({ min: 0, max: 1000 }),
+      hardAntiAffinity: fc.boolean(),
+      monerod: fc.record(
+        {
+          args: fc.subarray(['--prune-blockchain', '--public', '--out-peers=64', '--in-peers', '32', '--stagenet', '--enable-dns-blocklist']),
+          image: fc.constantFrom('utxobr/monerod:v0.17.2.0', 'ghcr.io/sethforprivacy/simple-monerod:v0.18.4.4'),
+        },
+        { requiredKeys: [] },
+      ),
+      service: fc.record({ type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer'), p2p: fc.constant(true), restrictedRpc: fc.boolean() }, { requiredKeys: [] }),
+    },
+    { requiredKeys: [] },
+  )
+  fc.assert(
+    fc.property(spec, (s) => {
+      // --in-peers needs its value: keep the pair together
+      const args = s.monerod?.args
+      if (args && args.includes('--in-peers') !== args.includes('32')) return true
+      if (args && args.includes('32') && args.indexOf('32') !== args.indexOf('--in-peers') + 1) return true
+      const parent = { ...example, spec: s as Record<string, unknown> }
+      const a = handleSync(handler, syncRequest(parent), ctx)
+      const b = handleSync(handler, syncRequest(parent), ctx)
+      if (isHookError(a)) throw new Error(`valid spec rejected: ${a.message} ${JSON.stringify(s)}`)
+      const kinds = a.children.map((c) => `${c.kind}/${c.metadata.name}`)
+      const expected = ['StatefulSet/nodes-monerod', 'Service/nodes-monerod-headless', 'Service/nodes-monerod']
+      if ((s.replicas ?? 1) > 1) expected.push('PodDisruptionBudget/nodes-monerod')
+      return JSON.stringify(a) === JSON.stringify(b) && JSON.stringify(kinds) === JSON.stringify(expected)
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('300 generated specs')
+})
