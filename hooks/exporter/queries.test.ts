@@ -43,7 +43,7 @@ async function exportedSeriesNames(): Promise<Set<string>> {
     for (const m of metrics.registry.getMetricsAsArray() as unknown as (Metric & { name: string })[]) {
       const { type } = await m.get();
       const base = m.name.replace(/_total$/, '');
-      switch (type) {
+      switch (String(type)) {
         case 'counter':
           out.add(`${base}_total`);
           break;
