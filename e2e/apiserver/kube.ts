@@ -1,0 +1,185 @@
+/**
+ * Small helpers shared by the test files of the real-apiserver tier: raw REST calls that keep
+ * the apiserver's own error text (create with dry run / strict field validation, table form),
+ * discovery of resource paths, our examples, and the hook context the tests render with.
+ */
+import { readFileSync, readdirSync } from 'node:fs'
+import { request, type RequestOptions } from 'node:https'
+import { join } from 'node:path'
+import type { KubeConfig } from '@kubernetes/client-node'
+import { parseAllDocuments } from 'yaml'
+import { GROUP_VERSION } from '../../hooks/api/defaults.js'
+import { DEFAULT_OPERATOR_IMAGE } from '../../hooks/config.js'
+import type { KubeObject } from '../../hooks/metacontroller.js'
+import { repoPath } from '../../hooks/paths.js'
+import type { SyncContext } from '../../hooks/sync-context.js'
+
+/** apiVersion of our kinds. */
+export const OUR_API_VERSION = GROUP_VERSION
+
+/** The hook configuration the tests render with (a fixed key seed, so Tor/I2P keys are reproducible). */
+export const HOOK_CTX: SyncContext = {
+  config: { operatorImage: DEFAULT_OPERATOR_IMAGE, keySeed: Buffer.alloc(32, 7) },
+  now: '2026-01-01T00:00:00Z',
+}
+
+/**
+ * The CRD files in crds/ (kustomization.yaml is not a CRD). APISERVER_TEST_CRDS_DIR points the
+ * tier at another folder instead, to try a candidate fix of a CRD before regenerating crds/.
+ */
+export function crdFiles(): string[] {
+  const dir = process.env.APISERVER_TEST_CRDS_DIR || repoPath('crds')
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml')
+    .sort()
+    .map((f) => join(dir, f))
+}
+
+/** Whether crds/ holds a CRD of the given kind. */
+export function hasCrdFor(kind: string): boolean {
+  return crdFiles().some((f) => parseDocs(f).some((o) => (o.spec as { names?: { kind?: string } } | undefined)?.names?.kind === kind))
+}
+
+function parseDocs(path: string): KubeObject[] {
+  return parseAllDocuments(readFileSync(path, 'utf8'))
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => o !== null && typeof o === 'object')
+}
+
+/** Every object of every examples/*.yaml, with its file name. */
+export function exampleObjects(): { file: string; object: KubeObject }[] {
+  const dir = repoPath('examples')
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .flatMap((file) => parseDocs(join(dir, file)).map((object) => ({ file, object })))
+}
+
+/** An HTTP answer of the apiserver. */
+export interface Answer {
+  status: number
+  body: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Record<string, string | string[] | undefined>
+}
+
+/** One HTTPS request with the kubeconfig's credentials; JSON in, JSON (or text) out. */
+export async function call(
+  kc: KubeConfig,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const server = kc.getCurrentCluster()?.server
+  if (!server) throw new Error('kubeconfig has no current cluster')
+  const options: RequestOptions = { method, headers: { Accept: 'application/json', ...headers } }
+  await kc.applyToHTTPSOptions(options)
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  if (payload !== undefined) options.headers = { 'Content-Type': 'application/json', ...options.headers }
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, server), options, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => {
+        let parsed: unknown = text
+        try {
+          parsed = JSON.parse(text)
+        } catch {
+          // plain-text answer
+        }
+        resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers })
+      })
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
+}
+
+/** The message of an apiserver Status (or the raw body). */
+export function messageOf(answer: Answer): string {
+  return typeof answer.body === 'object' && answer.body !== null && typeof answer.body.message === 'string'
+    ? answer.body.message
+    : JSON.stringify(answer.body)
+}
+
+interface ResourceInfo {
+  base: string
+  plural: string
+  namespaced: boolean
+}
+const discovered = new WeakMap<KubeConfig, Map<string, ResourceInfo>>()
+
+/** REST base, plural and scope of apiVersion/kind, from discovery (cached per control plane). */
+export async function resourceInfo(kc: KubeConfig, apiVersion: string, kind: string): Promise<ResourceInfo> {
+  let cache = discovered.get(kc)
+  if (!cache) discovered.set(kc, (cache = new Map()))
+  const key = `${apiVersion}/${kind}`
+  const hit = cache.get(key)
+  if (hit) return hit
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
+  const res = await call(kc, 'GET', base)
+  if (res.status !== 200) throw new Error(`discovery of ${apiVersion} failed: ${res.status} ${messageOf(res)}`)
+  for (const r of res.body.resources as { name: string; kind: string; namespaced: boolean }[]) {
+    if (!r.name.includes('/')) cache.set(`${apiVersion}/${r.kind}`, { base, plural: r.name, namespaced: r.namespaced })
+  }
+  const found = cache.get(key)
+  if (!found) throw new Error(`the apiserver serves no kind ${kind} in ${apiVersion}`)
+  return found
+}
+
+/** Collection path (name undefined) or object path of an object of apiVersion/kind. */
+export async function pathOf(kc: KubeConfig, apiVersion: string, kind: string, namespace: string, name?: string): Promise<string> {
+  const info = await resourceInfo(kc, apiVersion, kind)
+  const ns = info.namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ''
+  return `${info.base}${ns}/${info.plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`
+}
+
+/**
+ * POSTs (creates) an object in namespace, with strict field validation (what `kubectl apply`
+ * sends by default) and optionally as a dry run. Returns the raw answer; never throws on 4xx.
+ */
+export async function createObject(
+  kc: KubeConfig,
+  object: KubeObject,
+  namespace: string,
+  opts: { dryRun?: boolean; strict?: boolean } = {},
+): Promise<Answer> {
+  const path = await pathOf(kc, object.apiVersion, object.kind, namespace)
+  const info = await resourceInfo(kc, object.apiVersion, object.kind)
+  const query = new URLSearchParams({ fieldManager: 'apiserver-tests' })
+  if (opts.strict ?? true) query.set('fieldValidation', 'Strict')
+  if (opts.dryRun) query.set('dryRun', 'All')
+  const body = info.namespaced ? { ...object, metadata: { ...object.metadata, namespace } } : object
+  return call(kc, 'POST', `${path}?${query}`, body)
+}
+
+/** Creates a namespace (idempotent: an existing one is fine). */
+export async function ensureNamespace(kc: KubeConfig, name: string): Promise<void> {
+  const res = await call(kc, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })
+  if (res.status !== 201 && res.status !== 409) throw new Error(`create namespace ${name}: ${res.status} ${messageOf(res)}`)
+}
+
+/** Parses a label selector string of equality terms (`a=b,c=d`, as status.selector holds) into a map. */
+export function parseSelector(selector: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const term of selector.split(',')) {
+    if (term === '') continue
+    const m = /^([^=!]+?)\s*==?\s*([^=]*)$/.exec(term.trim())
+    if (!m) throw new Error(`not an equality selector term: ${JSON.stringify(term)} in ${JSON.stringify(selector)}`)
+    out[m[1] as string] = m[2] as string
+  }
+  return out
+}
+
+/** Whether every key/value of subset is in labels. */
+export function selects(subset: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  return Object.entries(subset).every(([k, v]) => labels?.[k] === v)
+}
+
+/** A deep copy of an object, modified by fn (for tables of variants). */
+export function variant<T>(object: T, fn: (copy: T) => void): T {
+  const copy = structuredClone(object)
+  fn(copy)
+  return copy
+}
