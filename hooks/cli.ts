@@ -2,7 +2,7 @@
  * `npm run --silent cli -- <command>`:
  *   render [--status] FILE...   children the hook returns for new resources (FILE may be -)
  *   exporter ...                the monerod/xmrig metrics exporter (see --help)
- *   wait-peers --config FILE    wait until every exclusive peer in a monerod config resolves
+ *   init-node ...               init container of monerod pods (peer names, config file)
  */
 import { readFileSync } from 'node:fs'
 import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
@@ -11,7 +11,8 @@ import { parseResources, RenderError, renderYaml } from './render.js'
 const USAGE = `usage:
   cli render [--status] [--key-seed-file FILE] FILE...   print the children of each resource (FILE may be -)
   cli exporter --monerod URL | --xmrig URL [options]     serve Prometheus metrics (cli exporter --help)
-  cli wait-peers --config FILE [--interval-seconds N]     wait until every add-exclusive-node host resolves
+  cli init-node --out FILE [--include FILE]... [--wait-peers]
+                                                         prepare a monerod pod: wait until peers resolve, write its config
 `
 
 async function render(argv: string[]): Promise<number> {
@@ -50,9 +51,9 @@ async function main(argv: string[]): Promise<number> {
       await runExporterCommand(rest)
       return 0
     }
-    case 'wait-peers': {
-      const { runWaitPeers } = await import('./nodes/wait-peers.js')
-      return runWaitPeers(rest)
+    case 'init-node': {
+      const { runInitNode } = await import('./nodes/init-node.js')
+      return runInitNode(rest)
     }
     case undefined:
     case '--help':

@@ -5,6 +5,7 @@
 import { GROUP_VERSION } from './api/defaults.js'
 import { HookRequestError, parseSyncRequest, type SyncRequest, type SyncResponse } from './metacontroller.js'
 import { syncMoneroNodeSet } from './moneronodeset/sync.js'
+import { syncMoneroNetwork } from './moneronetwork/sync.js'
 import { syncMoneroMiningNodeSet } from './monerominingnodeset/sync.js'
 import { SpecError } from './nodes/monerod-container.js'
 import { compileValidators, type KindValidator } from './schema.js'
@@ -41,6 +42,13 @@ export const HANDLERS: readonly KindHandler[] = [
     plural: 'moneronodesets',
     childResources: [STATEFULSET, SERVICE, PDB],
     sync: syncMoneroNodeSet as KindHandler['sync'],
+  },
+  {
+    kind: 'MoneroNetwork',
+    route: 'moneronetwork',
+    plural: 'moneronetworks',
+    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP],
+    sync: syncMoneroNetwork as KindHandler['sync'],
   },
   {
     kind: 'MoneroMiningNodeSet',

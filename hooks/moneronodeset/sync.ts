@@ -27,6 +27,7 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
     spec,
     nettype,
     specPath: 'spec',
+    operatorImage: ctx.config.operatorImage,
     extras: buildNodeFeatures({ parent, spec, workload, identity, nettype, replicas: spec.replicas, config: ctx.config, observed: request.children, specPath: 'spec' }),
   })
 

@@ -10,7 +10,7 @@ import { buildMonerodContainer } from './monerod-container.js'
 import type { NetType, ParsedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES } from './ports.js'
 import { buildScheduling } from './scheduling.js'
-import { buildPodSecurityContext } from './security.js'
+import { buildContainerSecurityContext, buildPodSecurityContext } from './security.js'
 
 /** What a kind or a feature (Tor, I2P, metrics, peering) adds to every monerod pod. */
 export interface NodeExtras {
@@ -25,7 +25,25 @@ export interface NodeExtras {
   readonly podAnnotations?: Readonly<Record<string, string>>
   /** Further children (ConfigMaps, Secrets, per-replica Services, monitors). */
   readonly children?: readonly KubeObject[]
+  /**
+   * monerod config fragments the init container combines into monerod's --config-file
+   * (monerod takes one config file; several features contribute lines to it).
+   */
+  readonly configIncludes?: readonly ConfigInclude[]
+  /** The init container waits until every add-exclusive-node host resolves. */
+  readonly waitPeers?: boolean
 }
+
+/** A config fragment: a file in a volume the init container mounts read-only. */
+export interface ConfigInclude {
+  readonly volume: V1Volume
+  readonly mountPath: string
+  readonly file: string
+}
+
+/** Where the init container writes monerod's combined config file. */
+export const MONEROD_CONFIG_DIR = '/run/monerod'
+export const MONEROD_CONFIG_FILE = `${MONEROD_CONFIG_DIR}/monerod.conf`
 
 export interface NodeSetInput {
   readonly namespace: string
@@ -38,6 +56,8 @@ export interface NodeSetInput {
   readonly podMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined
   /** Path of the node spec in the resource, for error messages. */
   readonly specPath: string
+  /** Our image, for the init container. */
+  readonly operatorImage: string
 }
 
 export interface NodeSetChildren {
@@ -60,11 +80,12 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
   const extras = input.extras
   const flat = <T>(pick: (e: NodeExtras) => readonly T[] | undefined): T[] => extras.flatMap((e) => pick(e) ?? [])
 
+  const prepared = buildInitNode(flat((e) => e.configIncludes), extras.some((e) => e.waitPeers === true), input.operatorImage, spec)
   const monerod = buildMonerodContainer({
     spec,
     nettype: input.nettype,
-    extraOptions: flat((e) => e.options),
-    extraMounts: flat((e) => e.monerodMounts),
+    extraOptions: [...flat((e) => e.options), ...prepared.options],
+    extraMounts: [...flat((e) => e.monerodMounts), ...prepared.monerodMounts],
     specPath: input.specPath,
   })
 
@@ -86,9 +107,11 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
       securityContext: buildPodSecurityContext(spec.podSecurity),
       ...buildScheduling(spec, selector, spec.hardAntiAffinity),
-      ...(flat((e) => e.initContainers).length > 0 ? { initContainers: flat((e) => e.initContainers) } : {}),
+      ...(prepared.initContainers.length + flat((e) => e.initContainers).length > 0
+        ? { initContainers: [...prepared.initContainers, ...flat((e) => e.initContainers)] }
+        : {}),
       containers: [monerod, ...flat((e) => e.sidecars)],
-      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, ...flat((e) => e.volumes)],
+      volumes: [{ name: 'tmp', emptyDir: { sizeLimit: '256Mi' } }, ...prepared.volumes, ...flat((e) => e.volumes)],
     },
   }
 
@@ -148,4 +171,42 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
     ...flat((e) => e.children),
   ]
   return { children, selector }
+}
+
+/**
+ * The init container that prepares monerod's config file, when any feature contributes
+ * config fragments. It runs our own image (`cli init-node`).
+ */
+function buildInitNode(
+  includes: readonly ConfigInclude[],
+  waitPeers: boolean,
+  operatorImage: string,
+  spec: NodeSpec,
+): { initContainers: V1Container[]; volumes: V1Volume[]; monerodMounts: V1VolumeMount[]; options: ParsedOption[] } {
+  if (includes.length === 0) return { initContainers: [], volumes: [], monerodMounts: [], options: [] }
+  const volumes = [{ name: 'monerod-config', emptyDir: { sizeLimit: '16Mi' } }, ...includes.map((i) => i.volume)]
+  const init: V1Container = {
+    name: 'init-node',
+    image: operatorImage,
+    args: [
+      'dist/hooks/cli.js',
+      'init-node',
+      '--out',
+      MONEROD_CONFIG_FILE,
+      ...includes.flatMap((i) => ['--include', `${i.mountPath}/${i.file}`]),
+      ...(waitPeers ? ['--wait-peers'] : []),
+    ],
+    resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+    securityContext: buildContainerSecurityContext(spec.podSecurity, true),
+    volumeMounts: [
+      { name: 'monerod-config', mountPath: MONEROD_CONFIG_DIR },
+      ...includes.map((i) => ({ name: i.volume.name, mountPath: i.mountPath, readOnly: true })),
+    ],
+  }
+  return {
+    initContainers: [init],
+    volumes,
+    monerodMounts: [{ name: 'monerod-config', mountPath: MONEROD_CONFIG_DIR, readOnly: true }],
+    options: [{ name: 'config-file', value: MONEROD_CONFIG_FILE, known: true }],
+  }
 }

@@ -1,0 +1,65 @@
+import type { MoneroNetworkSpec } from '../api/types.js'
+import { commonLabels, selectorString, type SetIdentity } from '../labels.js'
+import { observedByName, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import { nettypeOf } from '../moneronodeset/sync.js'
+import { podName, workloadName } from '../names.js'
+import { buildNodeFeatures } from '../nodes/features.js'
+import { buildNodeSetChildren } from '../nodes/node-set.js'
+import { monerodPorts } from '../nodes/ports.js'
+import { computeWorkloadConditions, mergeConditions, readReplicaCounts } from '../status.js'
+import type { SyncContext } from '../sync-context.js'
+import { buildPeeringExtras } from './peers.js'
+
+/** Networks up to this size list their peer endpoints in status; larger ones give the count. */
+export const MAX_LISTED_PEERS = 32
+
+/** MoneroNetwork -> a closed network of monerod peers. Pure. */
+export function syncMoneroNetwork(request: SyncRequest<MoneroNetworkSpec>, ctx: SyncContext): SyncResponse {
+  const parent = request.parent as Parent<MoneroNetworkSpec>
+  const { replicas, template } = parent.spec
+  const spec = template.spec
+  const name = parent.metadata.name
+  const namespace = parent.metadata.namespace ?? 'default'
+  const workload = workloadName('MoneroNetwork', name)
+  const identity: SetIdentity = { kind: 'moneronetwork', instance: name, app: 'monerod', component: 'peer' }
+  const specPath = 'spec.template.spec'
+  const nettype = nettypeOf(spec.monerod.args, `${specPath}.monerod.args`)
+  const ports = monerodPorts(nettype)
+
+  const { children, selector } = buildNodeSetChildren({
+    namespace,
+    workload,
+    identity,
+    replicas,
+    spec,
+    nettype,
+    specPath,
+    operatorImage: ctx.config.operatorImage,
+    podMetadata: template.metadata,
+    extras: [
+      buildPeeringExtras({ workload, namespace, replicas, labels: commonLabels(identity), p2pPort: ports.p2p }),
+      ...buildNodeFeatures({ parent, spec, workload, identity, nettype, replicas, config: ctx.config, observed: request.children, specPath }),
+    ],
+  })
+
+  const counts = readReplicaCounts(observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
+  const previous = parent.status?.conditions
+  const peers: string[] = []
+  if (replicas <= MAX_LISTED_PEERS) {
+    for (let i = 0; i < replicas; i++) peers.push(`${podName(workload, i)}.${namespace}.svc:${ports.p2p}`)
+  }
+  return {
+    status: {
+      replicas: counts.replicas,
+      readyReplicas: counts.readyReplicas,
+      updatedReplicas: counts.updatedReplicas,
+      availableReplicas: counts.availableReplicas,
+      selector: selectorString(selector),
+      nettype,
+      peerCount: replicas,
+      ...(replicas <= MAX_LISTED_PEERS ? { peers } : {}),
+      conditions: mergeConditions(previous, computeWorkloadConditions(replicas, counts, 'peer', previous), ctx.now, parent.metadata.generation),
+    },
+    children,
+  }
+}
