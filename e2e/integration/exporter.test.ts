@@ -1,7 +1,8 @@
 /**
  * The exporter against a real monerod (regtest, offline, loopback), through the real CLI
  * entry point (runExporterCommand listening on a free port, scraped over HTTP):
- * values equal get_info's; after monerod stops, `monerod_up 0` comes back within the timeout;
+ * values equal get_info's; a hung monerod (SIGSTOP) still gives `monerod_up 0` within the
+ * timeout; after monerod stops, `monerod_up 0` comes back within the timeout;
  * after a restart on the same data dir (--keep-fakechain) the exporter recovers, with the
  * chain kept. Also checks the Digest path (--rpc-login-file).
  *
@@ -100,6 +101,19 @@ t.test('exporter against regtest monerod: values, outage, recovery', { skip, tim
   t.equal(om.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
   t.equal(om.values.get('monerod_height'), 6);
   t.equal((await fetch(`${exporter}/readyz`)).status, 200);
+
+  // ---- hung monerod (SIGSTOP): the scrape still answers within the timeout
+  const pid = node.child.pid!;
+  process.kill(pid, 'SIGSTOP');
+  let hung: Scrape;
+  try {
+    hung = await scrape(exporter);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  t.comment(`scrape with monerod hung (SIGSTOP): ${hung.ms.toFixed(1)} ms (timeout ${TIMEOUT_MS} ms)`);
+  t.equal(hung.values.get('monerod_up'), 0, 'hung monerod reported down');
+  t.ok(hung.ms >= TIMEOUT_MS - 50 && hung.ms < TIMEOUT_MS + 1000, `hung scrape bounded by the timeout (${hung.ms.toFixed(0)} ms)`);
 
   // ---- outage
   await node.stop();
