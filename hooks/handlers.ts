@@ -25,6 +25,12 @@ export interface KindHandler {
   readonly plural: string
   /** Every child resource sync() can emit. */
   readonly childResources: readonly ChildResource[]
+  /**
+   * Child resources emitted only when a spec asks for them and whose CRDs may be absent from
+   * a cluster: the default CompositeController omits them (Metacontroller cannot watch an
+   * unknown resource); metacontroller/podmonitors adds them.
+   */
+  readonly optionalChildResources?: readonly ChildResource[]
   sync(request: SyncRequest<never>, ctx: SyncContext): SyncResponse
 }
 
@@ -33,6 +39,8 @@ export const SERVICE: ChildResource = { apiVersion: 'v1', resource: 'services', 
 export const PDB: ChildResource = { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' }
 export const CONFIGMAP: ChildResource = { apiVersion: 'v1', resource: 'configmaps', kind: 'ConfigMap' }
 export const SECRET: ChildResource = { apiVersion: 'v1', resource: 'secrets', kind: 'Secret' }
+/** Prometheus Operator; optional: controllers list it only where its CRDs are installed. */
+export const PODMONITOR: ChildResource = { apiVersion: 'monitoring.coreos.com/v1', resource: 'podmonitors', kind: 'PodMonitor' }
 export const DEPLOYMENT: ChildResource = { apiVersion: 'apps/v1', resource: 'deployments', kind: 'Deployment' }
 
 export const HANDLERS: readonly KindHandler[] = [
@@ -41,6 +49,7 @@ export const HANDLERS: readonly KindHandler[] = [
     route: 'moneronodeset',
     plural: 'moneronodesets',
     childResources: [STATEFULSET, SERVICE, PDB],
+    optionalChildResources: [PODMONITOR],
     sync: syncMoneroNodeSet as KindHandler['sync'],
   },
   {
@@ -48,6 +57,7 @@ export const HANDLERS: readonly KindHandler[] = [
     route: 'moneronetwork',
     plural: 'moneronetworks',
     childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP],
+    optionalChildResources: [PODMONITOR],
     sync: syncMoneroNetwork as KindHandler['sync'],
   },
   {

@@ -4,7 +4,8 @@
  *
  * Environment: PORT (8080), HOST (0.0.0.0), LOG_LEVEL (info), BODY_LIMIT_BYTES (64 MiB),
  * REQUEST_TIMEOUT_MS (30000), OPERATOR_IMAGE (our image, for sidecars), KEY_SEED_FILE or
- * KEY_SEED (per-installation secret for Tor/I2P key derivation, at least 32 bytes).
+ * KEY_SEED (per-installation secret for Tor/I2P key derivation, at least 32 bytes),
+ * HOOK_BEARER_TOKEN_FILE (when set, sync hooks require that bearer token).
  */
 import { readFileSync } from 'node:fs'
 import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
@@ -29,6 +30,15 @@ function keySeedFromEnv(): Uint8Array | undefined {
   return trimmed
 }
 
+/** The hook bearer token, when configured: a readable, non-empty file or a refusal to start. */
+function bearerTokenFromEnv(): string | undefined {
+  const file = process.env.HOOK_BEARER_TOKEN_FILE
+  if (!file) return undefined
+  const token = readFileSync(file, 'utf8').trim()
+  if (token.length === 0) throw new Error(`HOOK_BEARER_TOKEN_FILE ${file} is empty`)
+  return token
+}
+
 async function main(): Promise<void> {
   const config: HookConfig = {
     operatorImage: process.env.OPERATOR_IMAGE || DEFAULT_OPERATOR_IMAGE,
@@ -39,6 +49,7 @@ async function main(): Promise<void> {
     logger: { level: process.env.LOG_LEVEL ?? 'info' },
     bodyLimit: intFromEnv('BODY_LIMIT_BYTES', DEFAULT_BODY_LIMIT),
     requestTimeout: intFromEnv('REQUEST_TIMEOUT_MS', 30_000),
+    bearerToken: bearerTokenFromEnv(),
   })
   warmUp()
   let stopping = false

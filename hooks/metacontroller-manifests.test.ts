@@ -40,9 +40,30 @@ t.test('every kind a hook emits for the examples is declared in its controller',
       const handler = HANDLERS.find((h) => h.kind === resource.kind)
       if (!handler) continue
       const declared = new Set(handler.childResources.map((c) => `${c.apiVersion}/${c.kind}`))
+      // optional children (PodMonitor) are never emitted for the examples: they do not ask
       for (const child of renderResource(resource, ctx, file).children) {
         t.ok(declared.has(`${child.apiVersion}/${child.kind}`), `${file}: ${child.apiVersion}/${child.kind} declared`)
       }
     }
+  }
+})
+
+t.test('the podmonitors variant adds exactly the optional child resources', async (t) => {
+  const { execFileSync } = await import('node:child_process')
+  let text: string
+  try {
+    text = execFileSync('kubectl', ['kustomize', repoPath('charts', 'kustomize', 'podmonitors')], { encoding: 'utf8' })
+  } catch (err) {
+    if (process.env.CI) throw err
+    t.comment(`skipped: kubectl kustomize unavailable: ${String(err)}`)
+    return
+  }
+  const docs = text.split(/^---$/m).map((d) => parse(d) as Record<string, any>).filter(Boolean)
+  for (const handler of HANDLERS) {
+    const doc = docs.find((d) => d.spec?.parentResource?.resource === handler.plural)
+    t.ok(doc, `${handler.kind} controller rendered`)
+    const resources = doc!.spec.childResources.map((c: { apiVersion: string; resource: string }) => `${c.apiVersion}/${c.resource}`).sort()
+    const expected = [...handler.childResources, ...(handler.optionalChildResources ?? [])].map((c) => `${c.apiVersion}/${c.resource}`).sort()
+    t.same(resources, expected, `${handler.kind}: base + optional child resources`)
   }
 })

@@ -2,6 +2,7 @@
  * buildServer(): the Fastify app serving the sync hooks, health and metrics. It never listens
  * (main.ts does); tests and the benchmark drive it with inject() or listen themselves.
  */
+import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DEFAULT_CONFIG, type HookConfig } from './config.js'
@@ -19,6 +20,19 @@ export interface ServerOptions {
   readonly now?: () => Date
   /** Collect process metrics (off in tests that build many servers). */
   readonly processMetrics?: boolean
+  /**
+   * When set, sync hooks require `Authorization: Bearer <token>` (Metacontroller's webhook
+   * authorization); health, readiness and metrics stay open.
+   */
+  readonly bearerToken?: string | undefined
+}
+
+/** Compares a presented Authorization header with the token in constant time. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : ''
+  const a = createHash('sha256').update(presented).digest()
+  const b = createHash('sha256').update(token).digest()
+  return presented.length > 0 && timingSafeEqual(a, b)
 }
 
 export const DEFAULT_BODY_LIMIT = 64 * 1024 * 1024
@@ -93,9 +107,18 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     reply.code(404).send({ error: 'Not Found', message: `no route ${request.method} ${request.url}`, fields: [] }),
   )
 
+  const token = opts.bearerToken
   const register = (handler: KindHandler) => {
     const hook = `${handler.route}/sync`
     app.post(`/hooks/${handler.route}/sync`, { config: { hook } }, async (request, reply) => {
+      if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+        requests.inc({ hook, outcome: 'unauthorized' })
+        errors.inc({ hook, code: '401' })
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'Unauthorized', message: 'a valid Authorization: Bearer token is required', fields: [] })
+      }
       const end = duration.startTimer()
       const result = handleSync(handler, request.body, { config, now: now().toISOString().replace(/\.\d{3}Z$/, 'Z') })
       const parent = (request.body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | null)?.parent

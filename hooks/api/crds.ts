@@ -159,9 +159,57 @@ const serviceSchema: Schema = {
   ],
 }
 
+const metricsSchema: Schema = {
+  type: 'object',
+  description:
+    'Prometheus metrics: an exporter sidecar reads monerod\'s RPC on 127.0.0.1 inside the pod and serves /metrics on this port (also on the Services).',
+  default: {},
+  properties: {
+    enabled: { type: 'boolean', default: true, description: 'Run the exporter sidecar.' },
+    port: { type: 'integer', format: 'int32', minimum: 1024, maximum: 65535, default: 9533, description: 'Port of /metrics.' },
+    image: {
+      type: 'string',
+      maxLength: 512,
+      description: 'Exporter image; empty uses the operator\'s own image (the one serving the hooks).',
+    },
+    readiness: {
+      type: 'string',
+      enum: ['rpc', 'synchronized'],
+      default: 'rpc',
+      description:
+        'What a Ready pod means. rpc: monerod answers RPC. synchronized: monerod also reports itself synchronized (a syncing node stays out of the Services).',
+    },
+    podMonitor: {
+      type: 'object',
+      description:
+        'A Prometheus Operator PodMonitor for the set. Needs the PodMonitor CRD and podmonitors in the CompositeController\'s child resources (see the README).',
+      properties: {
+        enabled: { type: 'boolean', default: false, description: 'Create the PodMonitor.' },
+        interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', description: 'Scrape interval, e.g. 30s.' },
+        labels: {
+          type: 'object',
+          description: 'Labels on the PodMonitor (e.g. the one your Prometheus selects monitors by).',
+          additionalProperties: { type: 'string' },
+        },
+      },
+    },
+  },
+  'x-kubernetes-validations': [
+    {
+      rule: '!has(self.podMonitor) || !self.podMonitor.enabled || self.enabled',
+      message: 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)',
+    },
+    {
+      rule: "!(self.port in [18080, 18081, 18082, 18083, 18084, 18085, 18089, 28080, 28081, 28082, 28089, 38080, 38081, 38082, 38089, 4447, 7070, 9050])",
+      message: 'metrics.port collides with a monerod, tor or i2pd port',
+    },
+  ],
+}
+
 /** Everything that describes one monerod replica: a MoneroNodeSet spec minus replicas. */
 export function nodeSpecProperties(d: NodeDefaults): Record<string, Schema> {
   return {
+    metrics: metricsSchema,
     hardAntiAffinity: hardAntiAffinityField,
     monerod: monerodSchema(d),
     storage: storageSchema(d),

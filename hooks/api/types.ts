@@ -55,8 +55,17 @@ export interface SchedulingSpec {
   podLabels?: Record<string, string>
 }
 
+export interface MetricsSpec {
+  enabled: boolean
+  port: number
+  image?: string
+  readiness: 'rpc' | 'synchronized'
+  podMonitor?: { enabled: boolean; interval?: string; labels?: Record<string, string> }
+}
+
 /** One monerod replica's settings: a MoneroNodeSet spec without replicas. */
 export interface NodeSpec extends SchedulingSpec {
+  metrics: MetricsSpec
   hardAntiAffinity: boolean
   monerod: MonerodSpec
   storage: StorageSpec

@@ -88,7 +88,7 @@ t.test('the proposal example renders to three HA monerod replicas', async (t) =>
   t.equal(headless.spec!.publishNotReadyAddresses, true)
   const client = find<V1Service>(r, 'Service', 'nodes-monerod')
   t.equal(client.spec!.type, 'ClusterIP')
-  t.same(client.spec!.ports!.map((p) => p.port), [18080, 18089], 'no unrestricted RPC port on any Service')
+  t.same(client.spec!.ports!.map((p) => p.port), [18080, 18089, 9533], 'no unrestricted RPC port on any Service')
 })
 
 t.test('pods pass the restricted Pod Security Standard by default', async (t) => {
@@ -145,7 +145,7 @@ t.test('soft anti-affinity, single replica, service options, nettype ports', asy
   t.equal(sts.spec!.volumeClaimTemplates![0]!.spec!.storageClassName, 'fast')
   const client = find<V1Service>(r, 'Service', 'nodes-monerod')
   t.equal(client.spec!.type, 'LoadBalancer')
-  t.same(client.spec!.ports!.map((p) => p.port), [38080])
+  t.same(client.spec!.ports!.map((p) => p.port), [38080, 9533])
   t.same(client.metadata!.annotations, { a: 'b' })
   t.same(client.spec!.loadBalancerSourceRanges, ['10.0.0.0/8'])
 })
@@ -261,4 +261,34 @@ t.test('property: valid specs always yield the full child set, deterministically
     { numRuns: 300 },
   )
   t.pass('300 generated specs')
+})
+
+t.test('metrics: exporter sidecar on the unrestricted RPC in the pod, metrics port on both Services', async (t) => {
+  const r = sync(example)
+  const sts = find<V1StatefulSet>(r, 'StatefulSet')
+  const exporter = sts.spec!.template.spec!.containers.find((c) => c.name === 'exporter')!
+  t.ok(exporter, 'exporter sidecar by default')
+  t.same(exporter.args!.slice(0, 4), ['dist/hooks/cli.js', 'exporter', '--monerod', 'http://127.0.0.1:18081'])
+  t.same(exporter.ports, [{ name: 'metrics', containerPort: 9533, protocol: 'TCP' }])
+  t.equal(exporter.readinessProbe!.httpGet!.path, '/healthz', 'readiness means RPC by default')
+  for (const name of ['nodes-monerod', 'nodes-monerod-headless']) {
+    t.ok(find<V1Service>(r, 'Service', name).spec!.ports!.some((p) => p.name === 'metrics' && p.port === 9533), `${name} has the metrics port`)
+  }
+  t.notOk(find(r, 'PodMonitor'), 'no PodMonitor unless asked')
+
+  const synced = sync(withSpec({ metrics: { readiness: 'synchronized', port: 9600, podMonitor: { enabled: true, interval: '15s', labels: { release: 'kps' } } } }))
+  const e2 = find<V1StatefulSet>(synced, 'StatefulSet').spec!.template.spec!.containers.find((c) => c.name === 'exporter')!
+  t.equal(e2.readinessProbe!.httpGet!.path, '/readyz', 'readiness: synchronized uses the exporter /readyz')
+  const pm = find<KubeObject & { spec: Record<string, any> }>(synced, 'PodMonitor')
+  t.equal(pm.apiVersion, 'monitoring.coreos.com/v1')
+  t.equal(pm.metadata.labels!.release, 'kps')
+  t.same(pm.spec.podMetricsEndpoints, [{ port: 'metrics', path: '/metrics', interval: '15s' }])
+  t.ok(pm.spec.podTargetLabels.includes('app.kubernetes.io/instance'))
+
+  const login = find<V1StatefulSet>(sync(withSpec({ monerod: { args: ['--rpc-login=mon:p@ss'] } })), 'StatefulSet')
+  t.equal(login.spec!.template.spec!.containers.find((c) => c.name === 'exporter')!.args![3], 'http://mon:p%40ss@127.0.0.1:18081')
+
+  const off = sync(withSpec({ metrics: { enabled: false } }))
+  t.equal(find<V1StatefulSet>(off, 'StatefulSet').spec!.template.spec!.containers.length, 1)
+  t.notOk(find<V1Service>(off, 'Service', 'nodes-monerod').spec!.ports!.some((p) => p.name === 'metrics'))
 })

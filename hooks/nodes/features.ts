@@ -4,6 +4,8 @@ import type { SetIdentity } from '../labels.js'
 import type { ChildMap, KubeObject } from '../metacontroller.js'
 import type { NetType } from './monerod-args.js'
 import type { NodeExtras } from './node-set.js'
+import { buildMetricsExtras } from './metrics.js'
+import { monerodPorts } from './ports.js'
 
 /** What a pod feature (metrics, Tor, I2P) needs to know about the set it joins. */
 export interface FeatureInput {
@@ -22,6 +24,17 @@ export interface FeatureInput {
 
 /** The optional features enabled in a node spec, each as the extras it adds to the pods. */
 export function buildNodeFeatures(input: FeatureInput): NodeExtras[] {
-  void input
-  return []
+  const ports = monerodPorts(input.nettype)
+  const namespace = input.parent.metadata.namespace ?? 'default'
+  return [
+    buildMetricsExtras({
+      metrics: input.spec.metrics,
+      spec: input.spec,
+      ports,
+      operatorImage: input.config.operatorImage,
+      namespace,
+      workload: input.workload,
+      identity: input.identity,
+    }),
+  ]
 }
