@@ -63,7 +63,7 @@ if (!helmBin) {
   t.test('every object the chart renders passes a dry-run create', async (t) => {
     const cp = await setupControlPlane(t)
     const kc = cp.kubeConfig
-    await applyObjects(kc, STAND_INS)
+    await applyObjects(kc, STAND_INS as unknown as Parameters<typeof applyObjects>[1])
     await waitForCrdsEstablished(kc, STAND_INS.map((c) => c.metadata.name))
     await ensureNamespace(kc, NAMESPACE)
     const kubeVersion = pinnedKubernetesVersion().replace(/^v/, '')

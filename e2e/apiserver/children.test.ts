@@ -11,11 +11,12 @@ import type { KubeObject, SyncResponse } from '../../hooks/metacontroller.js'
 import { renderResource } from '../../hooks/render.js'
 import { syncRequest } from '../../hooks/testing/requests.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
-import { installCrds, readManifests } from './manifests.js'
+import { readManifests } from './manifests.js'
 import {
   call,
   createObject,
   crdFiles,
+  installOurCrds,
   ensureNamespace,
   exampleObjects,
   HOOK_CTX,
@@ -86,13 +87,13 @@ if (binariesAvailable(t)) {
   t.test('rendered children are accepted and wired correctly', async (t) => {
     const cp = await setupControlPlane(t)
     const kc = cp.kubeConfig
-    await installCrds(kc, crdFiles())
+    const served = await installOurCrds(t, kc)
 
     // Tor/I2P variants need spec.tor / spec.i2p in a CRD; say so while they are absent.
     const crdSpecs = readManifests(...crdFiles()).map((c) => (c as Json).spec.versions[0].schema.openAPIV3Schema.properties.spec.properties as Json)
     const anonymity = crdSpecs.some((s) => 'tor' in s || 'i2p' in s || 'tor' in (s.template?.properties?.spec?.properties ?? {}))
     if (!anonymity) t.comment('no spec.tor / spec.i2p in any CRD yet: Tor/I2P variants (keySeed Buffer.alloc(32, 7)) are not applicable')
-    else t.todo('the CRDs now have spec.tor/spec.i2p: add Tor/I2P variants to children.test.ts')
+    else t.fail('the CRDs now have spec.tor/spec.i2p: add Tor/I2P variants to children.test.ts', { todo: true })
 
     let index = 0
     for (const { label, parent: written } of parents()) {
@@ -101,6 +102,10 @@ if (binariesAvailable(t)) {
         const handler = findHandler(written.kind)
         if (!handler) {
           t.plan(0, `no ${written.kind} handler in hooks/handlers.ts yet`)
+          return
+        }
+        if (!served.has(written.kind)) {
+          t.plan(0, `the ${written.kind} CRD was refused (see the failure above)`)
           return
         }
         await ensureNamespace(kc, ns)

@@ -12,8 +12,7 @@ import { findHandler, handleSync, isHookError } from '../../hooks/handlers.js'
 import type { KubeObject } from '../../hooks/metacontroller.js'
 import { asStored, syncRequest } from '../../hooks/testing/requests.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
-import { installCrds } from './manifests.js'
-import { call, createObject, crdFiles, ensureNamespace, hasCrdFor, HOOK_CTX, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
+import { call, createObject, installOurCrds, ensureNamespace, hasCrdFor, HOOK_CTX, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
 
 type Spec = Record<string, unknown>
 type HookVerdict = 'rejects' | 'apiserver-only'
@@ -244,12 +243,16 @@ if (binariesAvailable(t)) {
   t.test('invalid resources are rejected by the apiserver with the expected message', async (t) => {
     const cp = await setupControlPlane(t)
     const kc = cp.kubeConfig
-    await installCrds(kc, crdFiles())
+    const served = await installOurCrds(t, kc)
 
     for (const { kind, cases, hookOnly } of TABLES) {
       await t.test(kind, async (t) => {
         if (!hasCrdFor(kind)) {
           t.plan(0, `no ${kind} CRD in crds/ yet: its ${cases.length} cases are skipped until it lands`)
+          return
+        }
+        if (!served.has(kind)) {
+          t.plan(0, `the ${kind} CRD was refused (see the failure above): its cases cannot run`)
           return
         }
         const ns = `invalid-${kind.toLowerCase()}`
@@ -279,7 +282,7 @@ if (binariesAvailable(t)) {
 
           const verdict = hookVerdict(kind, hookView)
           if (!verdict) {
-            if (hookMissing) t.skip(`${kind}: ${c.what}: no ${kind} handler in hooks/handlers.ts yet (hook: ${c.hook})`)
+            if (hookMissing) t.pass(`${kind}: ${c.what}: hook verdict (${c.hook})`, { skip: `no ${kind} handler in hooks/handlers.ts yet` })
             continue
           }
           if (c.hook === 'rejects') {
@@ -294,7 +297,7 @@ if (binariesAvailable(t)) {
           t.equal(res.status, 201, `${kind}: ${c.what}: the apiserver accepts it${res.status === 201 ? '' : ` (now refused: ${short(messageOf(res))}; move it to the invalid table)`}`)
           const verdict = hookVerdict(kind, c.object)
           if (!verdict) {
-            t.skip(`${kind}: ${c.what}: no ${kind} handler yet`)
+            t.pass(`${kind}: ${c.what}: hook verdict`, { skip: `no ${kind} handler in hooks/handlers.ts yet` })
             continue
           }
           t.ok(verdict.rejected && verdict.message.includes(c.expect), `${kind}: ${c.what}: the hook answers 422 ${JSON.stringify(c.expect)}`, { found: verdict.message })

@@ -7,6 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { request, type RequestOptions } from 'node:https'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
+import { installCrds } from './manifests.js'
 import { parseAllDocuments } from 'yaml'
 import { GROUP_VERSION } from '../../hooks/api/defaults.js'
 import { DEFAULT_OPERATOR_IMAGE } from '../../hooks/config.js'
@@ -182,4 +183,21 @@ export function variant<T>(object: T, fn: (copy: T) => void): T {
   const copy = structuredClone(object)
   fn(copy)
   return copy
+}
+
+/**
+ * Installs each CRD of crds/ on its own, so one the apiserver refuses fails (once, with the
+ * apiserver's message) without hiding the other kinds. Returns the kinds that are served.
+ */
+export async function installOurCrds(t: { fail(message: string): unknown }, kc: KubeConfig): Promise<Set<string>> {
+  const kinds = new Set<string>()
+  for (const file of crdFiles()) {
+    try {
+      await installCrds(kc, [file])
+      for (const o of parseDocs(file)) kinds.add((o.spec as { names: { kind: string } }).names.kind)
+    } catch (err) {
+      t.fail(`${file}: the apiserver refuses this CRD: ${(err as Error).message}`)
+    }
+  }
+  return kinds
 }
