@@ -1,6 +1,6 @@
 /**
  * TypeScript view of our CRD specs after the apiserver (or the hook's validator) applied the
- * schema defaults. Checked against the schema by hooks/api/types.test.ts.
+ * schema defaults. hooks/api/types.test.ts checks them against the CRD schema.
  */
 import type { V1Affinity, V1EnvVar, V1LocalObjectReference, V1Toleration, V1TopologySpreadConstraint } from '@kubernetes/client-node'
 
@@ -63,9 +63,22 @@ export interface MetricsSpec {
   podMonitor?: { enabled: boolean; interval?: string; labels?: Record<string, string> }
 }
 
+/** `spec.tor` / `spec.i2p` after defaulting. */
+export interface AnonymitySpec {
+  enabled: boolean
+  image?: string
+  publish: { p2p: boolean; restrictedRpc: boolean }
+  maxConnections: number
+  inboundMaxConnections: number
+  keysSecretName?: string
+  rotation: string
+}
+
 /** One monerod replica's settings: a MoneroNodeSet spec without replicas. */
 export interface NodeSpec extends SchedulingSpec {
   metrics: MetricsSpec
+  tor: AnonymitySpec
+  i2p: AnonymitySpec
   hardAntiAffinity: boolean
   monerod: MonerodSpec
   storage: StorageSpec
