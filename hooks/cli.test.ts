@@ -28,7 +28,7 @@ t.test('invalid input: non-zero exit and a message naming the field', async (t) 
   const cases: [string, RegExp][] = [
     ['apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeSet\nmetadata: {name: x}\nspec: {replicas: -1}\n', /spec\.replicas: must be >= 0/],
     ['apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeSet\nmetadata: {name: x}\nspec: {monerod: {args: [--rpc-bind-ip=0.0.0.0]}}\n', /spec\.monerod\.args\[0\]: --rpc-bind-ip cannot be set/],
-    ['apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n', /kind "ConfigMap" is not one of ours/],
+    ['apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeset\nmetadata: {name: x}\nspec: {}\n', /kind "MoneroNodeset" is not one of ours/],
     ['kind: [unclosed\n', /stdin: document 1/],
   ]
   for (const [input, message] of cases) {
@@ -40,4 +40,11 @@ t.test('invalid input: non-zero exit and a message naming the field', async (t) 
   const missing = cli(['render', 'no-such-file.yaml'])
   t.not(missing.status, 0)
   t.match(missing.stderr, /no-such-file\.yaml/)
+})
+
+t.test('objects of other API groups in the same files are skipped with a note', async (t) => {
+  const r = cli(['render', 'examples/monerominingnodeset.yaml', 'examples/hpa-miners.yaml'])
+  t.equal(r.status, 0, r.stderr)
+  t.match(r.stderr, /skipped HorizontalPodAutoscaler/)
+  t.match(r.stdout, /name: miners-xmrig/)
 })

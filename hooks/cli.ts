@@ -11,7 +11,9 @@ import { parseResources, RenderError, renderYaml } from './render.js'
 const USAGE = `usage:
   cli render [--status] [--key-seed-file FILE] FILE...   print the children of each resource (FILE may be -)
   cli exporter --monerod URL | --xmrig URL [options]     serve Prometheus metrics (cli exporter --help)
-  cli init-node --out FILE [--include FILE]... [--wait-peers]
+  cli init-node --out FILE [--include FILE]... [--wait-peers] [--replica-from-hostname]
+                [--tor-keys DIR --tor-out DIR [--tor-inbound PORT,MAX]]
+                [--i2p-keys DIR --i2p-out DIR --i2p-file NAME... [--i2p-inbound PORT,MAX]]
                                                          prepare a monerod pod: wait until peers resolve, write its config
 `
 
@@ -37,7 +39,7 @@ async function render(argv: string[]): Promise<number> {
     keySeed: keySeed ?? (process.env.KEY_SEED ? Buffer.from(process.env.KEY_SEED, 'utf8') : undefined),
   }
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-  process.stdout.write(renderYaml(resources, { config, now }, withStatus))
+  process.stdout.write(renderYaml(resources, { config, now }, withStatus, (m) => process.stderr.write(`note: ${m}\n`)))
   return 0
 }
 

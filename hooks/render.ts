@@ -3,6 +3,7 @@
  * `render` CLI command, and a helper for tests. Goes through handleSync(), the hook's path.
  */
 import { parseAllDocuments, stringify } from 'yaml'
+import { API_GROUP } from './api/defaults.js'
 import { findHandler, handleSync, isHookError } from './handlers.js'
 import type { KubeObject, SyncResponse } from './metacontroller.js'
 import type { SyncContext } from './sync-context.js'
@@ -47,9 +48,20 @@ export function renderResource(resource: KubeObject, ctx: SyncContext, source = 
 }
 
 /** Multi-document YAML of the children (and, with withStatus, the status) of resources. */
-export function renderYaml(resources: { resource: KubeObject; source: string }[], ctx: SyncContext, withStatus: boolean): string {
+export function renderYaml(
+  resources: { resource: KubeObject; source: string }[],
+  ctx: SyncContext,
+  withStatus: boolean,
+  onSkip?: (message: string) => void,
+): string {
   const docs: string[] = []
   for (const { resource, source } of resources) {
+    // Other objects in the same files (an HPA, a Secret) are not ours to render: skip them.
+    // Anything claiming our API group must be one of our kinds (a typo is an error).
+    if (typeof resource.apiVersion === 'string' && !resource.apiVersion.startsWith(`${API_GROUP}/`)) {
+      onSkip?.(`${source}: skipped ${String(resource.kind)}/${String(resource.metadata?.name)} (${resource.apiVersion} is not ${API_GROUP})`)
+      continue
+    }
     const result = renderResource(resource, ctx, source)
     for (const child of result.children) docs.push(stringify(child, { lineWidth: 0, aliasDuplicateObjects: false }))
     if (withStatus) {
