@@ -290,3 +290,21 @@ if (!bin) {
     for (const r of rules) t.ok(r.spec.groups.length > 0 && r.spec.groups.every((g: any) => g.name && Array.isArray(g.rules)), `${r.metadata.name} has rule groups`) // eslint-disable-line @typescript-eslint/no-explicit-any
   })
 }
+
+t.test('controllers.podMonitors adds podmonitors to the node kinds only', async (t) => {
+  const bin = findHelm()
+  if (!bin) {
+    if (process.env.CI) t.fail(HELM_MISSING)
+    else t.comment(`skipped: ${HELM_MISSING}`)
+    return
+  }
+  const children = (objects: K8sObject[], plural: string) =>
+    ((objects.find((o) => o.kind === 'CompositeController' && (o as any).spec.parentResource.resource === plural) as any).spec.childResources as { resource: string }[]).map((c) => c.resource)
+  const on = renderChart(bin, ['--set', 'controllers.podMonitors=true'])
+  const off = renderChart(bin)
+  for (const plural of ['moneronodesets', 'moneronetworks']) {
+    t.ok(children(on, plural).includes('podmonitors'), `${plural}: podmonitors when enabled`)
+    t.notOk(children(off, plural).includes('podmonitors'), `${plural}: not by default`)
+  }
+  t.notOk(children(on, 'monerominingnodesets').includes('podmonitors'), 'miners never emit PodMonitors')
+})
