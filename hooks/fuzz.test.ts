@@ -404,17 +404,6 @@ const excerpt = (text: string) => {
   return folded.length > 1500 ? `${folded.slice(0, 1500)}... (${text.length} chars)` : `${folded} (${text.length} chars)`
 }
 
-/**
- * Problems already reported and not fixed yet: still listed on every run, as TODO so that the
- * suite stays usable meanwhile. Delete an entry when its fix lands; FUZZ_KNOWN_FAIL=1 fails on them.
- */
-const KNOWN: { pattern: RegExp; note: string }[] = [
-  { pattern: /RangeError: Maximum call stack size exceeded/, note: 'KNOWN: parent.spec nested >= ~4000 levels deep overflows structuredClone in handleSync (500 instead of 4xx)' },
-  { pattern: /Cannot read properties of (undefined|null) \(reading '[^']+'\) at observedByName/, note: 'KNOWN: a request whose children key is missing or null is a 500 (parseSyncRequest defaults children only for its own check)' },
-  { pattern: /deriveSeed: purpose and scope are too long/, note: 'KNOWN: with Tor/I2P on, a metadata.name or namespace longer than Kubernetes allows (hundreds of bytes) is a 500 from deriveSeed' },
-]
-const STRICT_KNOWN = process.env.FUZZ_KNOWN_FAIL === '1'
-
 const prototypeSnapshot = () =>
   JSON.stringify([Object.prototype, Array.prototype, Function.prototype, String.prototype].map((p) => Object.getOwnPropertyNames(p).sort()))
 const before = prototypeSnapshot()
@@ -522,10 +511,7 @@ for (const kind of kinds) {
     }
     await fc.assert(fc.asyncProperty(casesFor(seeds, handler), guarded), { numRuns: RUNS, seed: SEED })
     for (const [why, f] of failures) {
-      const known = STRICT_KNOWN ? undefined : KNOWN.find((k) => k.pattern.test(why))
-      const message = `${kind}: ${why} (${f.hits} of ${RUNS})${f.detail ? `\n  detail: ${f.detail}` : ''}\n  shortest request: ${excerpt(f.text)}`
-      if (known) t.fail(message, { todo: known.note })
-      else t.fail(message)
+      t.fail(`${kind}: ${why} (${f.hits} of ${RUNS})${f.detail ? `\n  detail: ${f.detail}` : ''}\n  shortest request: ${excerpt(f.text)}`)
     }
     if (failures.size === 0) t.pass(`${RUNS} hostile requests: never a 5xx, a hang or a dropped child`)
     const seconds = (performance.now() - started) / 1000

@@ -86,11 +86,21 @@ export function parseSyncRequest(body: unknown, expected: { apiVersion: string; 
       throw new HookRequestError(400, `parent.metadata.${key}`, `parent.metadata.${key} must be a string`)
     }
   }
+  // Kubernetes' own limits: object names are DNS subdomains, namespaces DNS labels.
+  if (meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name)) {
+    throw new HookRequestError(400, 'parent.metadata.name', 'parent.metadata.name must be a DNS subdomain (lower case, at most 253 characters)')
+  }
+  if (typeof meta.namespace === 'string' && (meta.namespace.length > 63 || !DNS_LABEL.test(meta.namespace))) {
+    throw new HookRequestError(400, 'parent.metadata.namespace', 'parent.metadata.namespace must be a DNS label (lower case, at most 63 characters)')
+  }
   if (meta.generation !== undefined && !Number.isSafeInteger(meta.generation)) {
     throw new HookRequestError(400, 'parent.metadata.generation', 'parent.metadata.generation must be an integer')
   }
   if (parent.spec === undefined || parent.spec === null) {
     throw new HookRequestError(422, 'parent.spec', 'parent.spec is missing')
+  }
+  if (nestingExceeds(parent.spec, MAX_SPEC_DEPTH)) {
+    throw new HookRequestError(422, 'parent.spec', `parent.spec nests deeper than ${MAX_SPEC_DEPTH} levels`)
   }
   if (parent.status !== undefined && parent.status !== null && !isObject(parent.status)) {
     throw new HookRequestError(400, 'parent.status', 'parent.status must be an object')
@@ -109,7 +119,27 @@ export function parseSyncRequest(body: unknown, expected: { apiVersion: string; 
   if (body.finalizing !== undefined && typeof body.finalizing !== 'boolean') {
     throw new HookRequestError(400, 'finalizing', 'finalizing must be a boolean')
   }
-  return body as unknown as SyncRequest
+  // Metacontroller always sends children; a hand-written request may not: treat as none.
+  return { ...(body as unknown as SyncRequest), children: children as ChildMap }
+}
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+/** No CRD of ours nests a spec this deep; deeper input is hostile (and would blow the stack). */
+export const MAX_SPEC_DEPTH = 64
+
+/** Whether a JSON value nests deeper than `max` levels (iterative: no recursion to exhaust). */
+export function nestingExceeds(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (typeof v !== 'object' || v === null) continue
+    if (depth > max) return true
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
 }
 
 function describe(v: unknown): string {
