@@ -8,7 +8,9 @@ import { syncMoneroNodeSet } from './moneronodeset/sync.js'
 import { syncMoneroNetwork } from './moneronetwork/sync.js'
 import { syncMoneroMiningNodeSet } from './monerominingnodeset/sync.js'
 import { SpecError } from './nodes/monerod-container.js'
+import { MAX_PARENT_NAME } from './names.js'
 import { compileValidators, type KindValidator } from './schema.js'
+import { customizeKeySecrets, networkNodeSpec, nodeSetSpec, type CustomizeResponse } from './customize.js'
 import type { SyncContext } from './sync-context.js'
 
 /** A child resource a kind may emit: what its CompositeController must list. */
@@ -32,6 +34,11 @@ export interface KindHandler {
    */
   readonly optionalChildResources?: readonly ChildResource[]
   sync(request: SyncRequest<never>, ctx: SyncContext): SyncResponse
+  /**
+   * The customize hook (`/hooks/<route>/customize`): related objects the sync request must
+   * carry. Kinds without one have no `hooks.customize` in their CompositeController.
+   */
+  customize?(body: unknown): CustomizeResponse
 }
 
 export const STATEFULSET: ChildResource = { apiVersion: 'apps/v1', resource: 'statefulsets', kind: 'StatefulSet' }
@@ -48,17 +55,19 @@ export const HANDLERS: readonly KindHandler[] = [
     kind: 'MoneroNodeSet',
     route: 'moneronodeset',
     plural: 'moneronodesets',
-    childResources: [STATEFULSET, SERVICE, PDB],
+    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET],
     optionalChildResources: [PODMONITOR],
     sync: syncMoneroNodeSet as KindHandler['sync'],
+    customize: (body) => customizeKeySecrets(body, nodeSetSpec),
   },
   {
     kind: 'MoneroNetwork',
     route: 'moneronetwork',
     plural: 'moneronetworks',
-    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP],
+    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET],
     optionalChildResources: [PODMONITOR],
     sync: syncMoneroNetwork as KindHandler['sync'],
+    customize: (body) => customizeKeySecrets(body, networkNodeSpec),
   },
   {
     kind: 'MoneroMiningNodeSet',
@@ -101,6 +110,12 @@ export function handleSync(handler: KindHandler, body: unknown, ctx: SyncContext
   } catch (err) {
     if (err instanceof HookRequestError) return toHookError(err.statusCode, [{ field: err.field, message: err.message }])
     throw err
+  }
+  // The CRD's rule on the name (child and pod host names derive from it).
+  if (request.parent.metadata.name.length > MAX_PARENT_NAME) {
+    return toHookError(422, [
+      { field: 'metadata.name', message: `at most ${MAX_PARENT_NAME} characters (child names and pod host names derive from it)` },
+    ])
   }
   // Validation applies schema defaults in place: work on a copy, the request stays as sent.
   const spec = structuredClone(request.parent.spec)

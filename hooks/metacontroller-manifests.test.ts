@@ -24,6 +24,12 @@ t.test('one CompositeController per kind, wired as Metacontroller needs', async 
     t.equal(doc.spec.generateSelector, true, `${file}: generateSelector (the examples have no spec.selector)`)
     t.equal(doc.spec.hooks.sync.version, 'v2')
     t.equal(doc.spec.hooks.sync.webhook.path, `/hooks/${handler.route}/sync`)
+    if (handler.customize) {
+      t.equal(doc.spec.hooks.customize?.version, 'v2', `${file}: customize hook (related key Secrets)`)
+      t.equal(doc.spec.hooks.customize?.webhook?.path, `/hooks/${handler.route}/customize`)
+    } else {
+      t.notOk(doc.spec.hooks.customize, `${file}: no customize hook is served for ${handler.kind}`)
+    }
     for (const child of doc.spec.childResources) t.equal(child.updateStrategy?.method, 'InPlace', `${file}: ${child.resource} InPlace`)
     t.same(
       doc.spec.childResources.map((c: { apiVersion: string; resource: string }) => `${c.apiVersion}/${c.resource}`).sort(),

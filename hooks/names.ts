@@ -40,9 +40,9 @@ export function anonymityConfigMapName(workload: string): string {
   return `${workload}-anonymity`
 }
 
-/** Secret with the hidden-service keys of one replica. */
-export function hiddenServiceSecretName(workload: string, index: number): string {
-  return `${workload}-${index}-hidden-service`
+/** Secret with the Tor/I2P hidden-service keys of every replica (`<replica>.<file>` entries). */
+export function hiddenServicesSecretName(workload: string): string {
+  return `${workload}-hidden-services`
 }
 
 /** Name of the data volume claim template; PVCs are `<this>-<pod>`. */

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DEFAULT_CONFIG, type HookConfig } from './config.js'
 import { HANDLERS, handleSync, isHookError, warmUp, type KindHandler } from './handlers.js'
+import { HookRequestError } from './metacontroller.js'
 
 export interface ServerOptions {
   readonly config?: HookConfig
@@ -141,6 +142,36 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     })
   }
   HANDLERS.forEach(register)
+
+  // customize: which related objects (the user's key Secrets) the sync requests carry.
+  for (const handler of HANDLERS) {
+    const customize = handler.customize
+    if (!customize) continue
+    const hook = `${handler.route}/customize`
+    app.post(`/hooks/${hook}`, { config: { hook } }, async (request, reply) => {
+      if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
+        requests.inc({ hook, outcome: 'unauthorized' })
+        errors.inc({ hook, code: '401' })
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'Unauthorized', message: 'a valid Authorization: Bearer token is required', fields: [] })
+      }
+      const end = duration.startTimer()
+      try {
+        const result = customize(request.body)
+        end({ hook, outcome: 'ok' })
+        requests.inc({ hook, outcome: 'ok' })
+        return reply.code(200).send(result)
+      } catch (err) {
+        if (!(err instanceof HookRequestError)) throw err
+        end({ hook, outcome: 'invalid' })
+        requests.inc({ hook, outcome: 'invalid' })
+        errors.inc({ hook, code: String(err.statusCode) })
+        return reply.code(err.statusCode).send({ error: 'Bad Request', message: err.message, fields: [{ field: err.field, message: err.message }] })
+      }
+    })
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_request, reply) => {

@@ -68,4 +68,9 @@ t.test('anonymityScope', async (t) => {
   t.throws(() => anonymityScope({ network: 'tor', namespace: 'a', name: '', replica: 0, rotation: 0 }), /name must be non-empty/);
   t.throws(() => anonymityScope({ network: 'tor', namespace: 'a', name: 'n', replica: -1, rotation: 0 }), /replica must be a non-negative integer/);
   t.throws(() => anonymityScope({ network: 'tor', namespace: 'a', name: 'n', replica: 0, rotation: 0.5 }), /rotation must be a non-negative integer/);
+  // CRD rotation strings: "" is its own scope (the default), "7" equals the integer 7
+  t.equal(anonymityScope({ network: 'tor', namespace: 'ns', name: 'n', replica: 1, rotation: '' }), 'tor/ns/n/1/');
+  t.equal(anonymityScope({ network: 'i2p', namespace: 'ns', name: 'n', replica: 0, rotation: '7' }), 'i2p/ns/n/0/7');
+  t.equal(anonymityScope({ network: 'tor', namespace: 'ns', name: 'n', replica: 0, rotation: '2025-06' }), 'tor/ns/n/0/2025-06');
+  t.throws(() => anonymityScope({ network: 'tor', namespace: 'a', name: 'n', replica: 0, rotation: 'a/b' }), /rotation must be at most 63/);
 });

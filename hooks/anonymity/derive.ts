@@ -43,8 +43,12 @@ export interface ScopeParts {
   name: string;
   /** StatefulSet ordinal of the replica. */
   replica: number;
-  /** Bumped by the user to get a fresh address (old key is then abandoned). */
-  rotation: number;
+  /**
+   * Changed by the user to get a fresh address (the old key is then abandoned): a
+   * non-negative integer or a CRD `rotation` string (lowercase letters, digits, `-`, `.`; may
+   * be empty). The integer n and the string "n" give the same scope.
+   */
+  rotation: number | string;
 }
 
 /**
@@ -58,10 +62,15 @@ export function anonymityScope(parts: ScopeParts): string {
       throw new RangeError(`anonymityScope: ${key} must be non-empty and contain no "/", got ${JSON.stringify(value)}`);
     }
   }
-  for (const [key, value] of [['replica', parts.replica], ['rotation', parts.rotation]] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new RangeError(`anonymityScope: ${key} must be a non-negative integer, got ${String(value)}`);
+  if (!Number.isSafeInteger(parts.replica) || parts.replica < 0) {
+    throw new RangeError(`anonymityScope: replica must be a non-negative integer, got ${String(parts.replica)}`);
+  }
+  if (typeof parts.rotation === 'string') {
+    if (!/^[a-z0-9.-]{0,63}$/.test(parts.rotation)) {
+      throw new RangeError(`anonymityScope: rotation must be at most 63 of a-z 0-9 . -, got ${JSON.stringify(parts.rotation)}`);
     }
+  } else if (!Number.isSafeInteger(parts.rotation) || parts.rotation < 0) {
+    throw new RangeError(`anonymityScope: rotation must be a non-negative integer, got ${String(parts.rotation)}`);
   }
   return `${parts.network}/${parts.namespace}/${parts.name}/${parts.replica}/${parts.rotation}`;
 }

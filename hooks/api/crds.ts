@@ -19,6 +19,8 @@ import {
 } from './schema-parts.js'
 import { API_GROUP, API_VERSION, DEFAULT_MONEROD_IMAGE } from './defaults.js'
 import { MAX_PARENT_NAME } from '../names.js'
+import { RESERVED } from '../nodes/monerod-container.js'
+import { resolveOptionName } from '../nodes/monerod-args.js'
 import { buildMoneroMiningNodeSetCrd } from './crd-mining.js'
 
 interface NodeDefaults {
@@ -27,22 +29,31 @@ interface NodeDefaults {
   limits: Record<string, string>
 }
 
-/** Operator-owned monerod flags (exact spellings) that CEL rejects at apply time. */
-export const RESERVED_MONEROD_FLAGS = [
-  'data-dir',
-  'rpc-bind-ip',
-  'rpc-bind-port',
-  'rpc-restricted-bind-ip',
-  'rpc-restricted-bind-port',
-  'p2p-bind-port',
-  'confirm-external-bind',
-  'detach',
-  'pidfile',
-  'config-file',
-]
+/** Operator-owned monerod flags: the hook's list (with reasons), the CEL rule's source too. */
+export const RESERVED_MONEROD_FLAGS = RESERVED.map((r) => r.name)
+
+/**
+ * Every spelling monerod accepts for a flag: the name and each unambiguous prefix of it
+ * (monerod's parser takes `--data=/x` for `--data-dir=/x`).
+ */
+export function acceptedSpellings(flag: string): string[] {
+  const out: string[] = []
+  for (let n = 1; n <= flag.length; n++) {
+    const prefix = flag.slice(0, n)
+    let resolved: string | undefined
+    try {
+      resolved = resolveOptionName(prefix)
+    } catch {
+      resolved = undefined // ambiguous
+    }
+    if (resolved === flag) out.push(prefix)
+  }
+  return out
+}
 
 function monerodSchema(d: NodeDefaults): Schema {
-  const flagRule = RESERVED_MONEROD_FLAGS.map((f) => `a == '--${f}' || a.startsWith('--${f}=')`).join(' || ')
+  const spellings = RESERVED_MONEROD_FLAGS.flatMap(acceptedSpellings)
+  const flagRule = `a.matches('^--(${spellings.join('|')})(=.*)?$')`
   return {
     type: 'object',
     description: 'The monerod container.',
@@ -104,7 +115,7 @@ function storageSchema(d: NodeDefaults): Schema {
     },
     'x-kubernetes-validations': [
       {
-        rule: 'self.size == oldSelf.size',
+        rule: 'has(self.size) == has(oldSelf.size) && (!has(self.size) || self.size == oldSelf.size)',
         message:
           'storage.size cannot change after creation (StatefulSet volume templates are immutable); expand each PersistentVolumeClaim instead',
       },
@@ -147,13 +158,17 @@ const serviceSchema: Schema = {
     },
   },
   'x-kubernetes-validations': [
-    { rule: 'self.p2p || self.restrictedRpc', message: 'service: expose at least one of p2p and restrictedRpc' },
+    // defaults are checked against these rules before nested defaults apply: guard with has()
     {
-      rule: "!has(self.externalTrafficPolicy) || self.type != 'ClusterIP'",
+      rule: '!has(self.p2p) || !has(self.restrictedRpc) || self.p2p || self.restrictedRpc',
+      message: 'service: expose at least one of p2p and restrictedRpc',
+    },
+    {
+      rule: "!has(self.externalTrafficPolicy) || (has(self.type) && self.type != 'ClusterIP')",
       message: 'service.externalTrafficPolicy applies only to NodePort and LoadBalancer services',
     },
     {
-      rule: "!has(self.loadBalancerSourceRanges) || self.type == 'LoadBalancer'",
+      rule: "!has(self.loadBalancerSourceRanges) || (has(self.type) && self.type == 'LoadBalancer')",
       message: 'service.loadBalancerSourceRanges applies only to LoadBalancer services',
     },
   ],
@@ -196,20 +211,105 @@ const metricsSchema: Schema = {
   },
   'x-kubernetes-validations': [
     {
-      rule: '!has(self.podMonitor) || !self.podMonitor.enabled || self.enabled',
+      rule: '!has(self.podMonitor) || !has(self.podMonitor.enabled) || !self.podMonitor.enabled || !has(self.enabled) || self.enabled',
       message: 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)',
     },
     {
-      rule: "!(self.port in [18080, 18081, 18082, 18083, 18084, 18085, 18089, 28080, 28081, 28082, 28089, 38080, 38081, 38082, 38089, 4447, 7070, 9050])",
+      rule: "!has(self.port) || !(self.port in [18080, 18081, 18082, 18083, 18084, 18085, 18089, 28080, 28081, 28082, 28089, 38080, 38081, 38082, 38089, 4447, 7070, 9050])",
       message: 'metrics.port collides with a monerod, tor or i2pd port',
     },
   ],
+}
+
+/**
+ * Most replicas a set may have while Tor or I2P is enabled: all replicas' keys live in one
+ * Secret, and Metacontroller keeps a copy of each child in its last-applied annotation
+ * (annotations are limited to 256 KiB in total; about 2 KiB of keys per replica).
+ */
+export const MAX_ANONYMOUS_REPLICAS = 100
+
+/** `spec.tor` / `spec.i2p`: a hidden service per replica and monerod wired to the network. */
+function anonymitySchema(network: 'tor' | 'i2p'): Schema {
+  const label = network === 'tor' ? 'Tor' : 'I2P'
+  const daemon = network === 'tor' ? 'tor' : 'i2pd'
+  const inboundPort = network === 'tor' ? 18084 : 18085
+  const keyFiles =
+    network === 'tor'
+      ? '"<replica>.hs_ed25519_secret_key" (96 bytes as tor writes it; "<replica>.hs_ed25519_public_key" and "<replica>.hostname" are optional and checked)'
+      : '"<replica>.monerod.dat" (an i2pd private keys file; "<replica>.monerod-rpc.dat" too when publish.restrictedRpc)'
+  return {
+    type: 'object',
+    description: `${label}: a ${daemon} sidecar in every monerod pod, monerod relaying transactions through ${label} (--tx-proxy) and each replica reachable at its own, stable ${label} address (--anonymous-inbound), listed in status.hiddenServices.`,
+    default: {},
+    properties: {
+      enabled: { type: 'boolean', default: false, description: `Run ${daemon} beside monerod and publish every replica on ${label}.` },
+      image: {
+        type: 'string',
+        maxLength: 512,
+        description: `${daemon} sidecar image; empty uses the operator's own image (which ships ${daemon}). Another image must provide the ${daemon} binary on PATH.`,
+      },
+      publish: {
+        type: 'object',
+        description: `Which monerod ports each replica's ${label} address serves.`,
+        default: {},
+        properties: {
+          p2p: {
+            type: 'boolean',
+            default: true,
+            description: `Accept P2P connections from ${label} peers (monerod's anonymous inbound on 127.0.0.1:${inboundPort}).`,
+          },
+          restrictedRpc: {
+            type: 'boolean',
+            default: false,
+            description:
+              network === 'tor'
+                ? 'Also serve the restricted (view-only) RPC on the onion address (port 18089, 28089 or 38089 by nettype).'
+                : 'Also serve the restricted (view-only) RPC, on a second I2P destination of its own (status.hiddenServices[].i2pRestrictedRpc).',
+          },
+        },
+        'x-kubernetes-validations': [
+          { rule: '!has(self.p2p) || !has(self.restrictedRpc) || self.p2p || self.restrictedRpc', message: `${network}.publish: publish at least one of p2p and restrictedRpc` },
+        ],
+      },
+      maxConnections: {
+        type: 'integer',
+        format: 'int32',
+        minimum: 1,
+        maximum: 1024,
+        default: 16,
+        description: `Most outgoing ${label} connections monerod uses to relay transactions (the max of --tx-proxy ${network},...).`,
+      },
+      inboundMaxConnections: {
+        type: 'integer',
+        format: 'int32',
+        minimum: 1,
+        maximum: 4096,
+        default: 64,
+        description: `Most incoming ${label} P2P connections per replica (the max of --anonymous-inbound).`,
+      },
+      keysSecretName: {
+        type: 'string',
+        maxLength: 253,
+        pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+        description: `Bring your own keys: a Secret in this namespace with entries for every replica 0..replicas-1, ${keyFiles}. Without it the operator derives each replica's keys from its key seed and keeps them in its own Secret.`,
+      },
+      rotation: {
+        type: 'string',
+        maxLength: 63,
+        default: '',
+        pattern: '^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$',
+        description: `Part of what the operator derives the ${label} keys from (with the installation's key seed, namespace, name and replica). A resource deleted and re-created with the same name and rotation gets the same addresses back; changing it gives every replica a new address (e.g. "2" or "2025-06"). Not used for replicas whose keys come from keysSecretName.`,
+      },
+    },
+  }
 }
 
 /** Everything that describes one monerod replica: a MoneroNodeSet spec minus replicas. */
 export function nodeSpecProperties(d: NodeDefaults): Record<string, Schema> {
   return {
     metrics: metricsSchema,
+    tor: anonymitySchema('tor'),
+    i2p: anonymitySchema('i2p'),
     hardAntiAffinity: hardAntiAffinityField,
     monerod: monerodSchema(d),
     storage: storageSchema(d),
@@ -237,6 +337,38 @@ const NETWORK_DEFAULTS: NodeDefaults = {
   storageSize: '5Gi',
   requests: { cpu: '100m', memory: '256Mi' },
   limits: { memory: '2Gi' },
+}
+
+/** CEL on a spec whose node settings are at `path` (`self` or `self.template.spec`). */
+function anonymityRules(path: string, specPath: string): Schema[] {
+  const on = (n: string) => `(has(${path}.${n}) && ${path}.${n}.enabled)`
+  return [
+    {
+      rule: `!(${on('tor')} || ${on('i2p')}) || self.replicas <= ${MAX_ANONYMOUS_REPLICAS}`,
+      message: `replicas: at most ${MAX_ANONYMOUS_REPLICAS} while ${specPath}tor or ${specPath}i2p is enabled (all replicas' hidden-service keys share one Secret)`,
+    },
+    {
+      rule: `!(${on('tor')} || ${on('i2p')}) || !has(${path}.monerod.args) || !${path}.monerod.args.exists(a, a.startsWith('--tx-proxy') || a.startsWith('--anonymous-inbound'))`,
+      message: `${specPath}monerod.args: --tx-proxy and --anonymous-inbound are set by the operator while tor or i2p is enabled`,
+    },
+  ]
+}
+
+/** status.hiddenServices: public addresses only, never key material. */
+const hiddenServicesStatus: Schema = {
+  type: 'array',
+  description:
+    'The public Tor and I2P addresses of each replica (listed while tor or i2p is enabled). Peers and wallets pin these: back up the operator\'s key seed or the keys Secret to keep them.',
+  items: {
+    type: 'object',
+    required: ['replica'],
+    properties: {
+      replica: { type: 'integer', format: 'int32', description: 'StatefulSet ordinal of the replica (pod <workload>-<replica>).' },
+      onion: { type: 'string', description: 'Onion v3 address (<56 characters>.onion) serving the published ports.' },
+      i2p: { type: 'string', description: 'I2P address (<52 characters>.b32.i2p) of the P2P inbound.' },
+      i2pRestrictedRpc: { type: 'string', description: 'I2P address of the restricted RPC, when i2p.publish.restrictedRpc.' },
+    },
+  },
 }
 
 const readyColumn = {
@@ -342,8 +474,9 @@ export function buildMoneroNodeSetCrd(): Record<string, unknown> {
         replicas: replicasField('monerod replicas', 1, 1000),
         ...nodeSpecProperties(NODESET_DEFAULTS),
       },
+      'x-kubernetes-validations': anonymityRules('self', 'spec.'),
     },
-    statusProperties: workloadStatusProperties,
+    statusProperties: { ...workloadStatusProperties, hiddenServices: hiddenServicesStatus },
     printerColumns: [...replicaColumns, { ...readyColumn, name: 'Status' }],
   })
 }
@@ -387,9 +520,11 @@ export function buildMoneroNetworkCrd(): Record<string, unknown> {
           },
         },
       },
+      'x-kubernetes-validations': anonymityRules('self.template.spec', 'spec.template.spec.'),
     },
     statusProperties: {
       ...workloadStatusProperties,
+      hiddenServices: hiddenServicesStatus,
       nettype: { type: 'string', description: 'Network type of the peers: mainnet, testnet, stagenet or regtest.' },
       peerCount: { type: 'integer', format: 'int32', description: 'Number of peers in the shared exclusive peer list.' },
       peers: {

@@ -4,13 +4,13 @@
  * the schema must have exactly those properties (checked here).
  */
 import t from 'tap'
-import type { MetricsSpec, MonerodSpec, MoneroNetworkSpec, MoneroNodeSetSpec, PodSecuritySpec, ServiceSpec, StorageSpec } from './types.js'
+import type { AnonymitySpec, MetricsSpec, MonerodSpec, MoneroNetworkSpec, MoneroNodeSetSpec, PodSecuritySpec, ServiceSpec, StorageSpec } from './types.js'
 import { loadCrds } from '../schema.js'
 
 type Keys<T> = { [K in keyof Required<T>]: true }
 
 const NODESET = {
-  replicas: true, hardAntiAffinity: true, monerod: true, storage: true, service: true, podSecurity: true, metrics: true,
+  replicas: true, hardAntiAffinity: true, monerod: true, storage: true, service: true, podSecurity: true, metrics: true, tor: true, i2p: true,
   terminationGracePeriodSeconds: true, nodeSelector: true, tolerations: true, affinity: true, topologySpreadConstraints: true,
   priorityClassName: true, imagePullSecrets: true, podAnnotations: true, podLabels: true,
 } satisfies Keys<MoneroNodeSetSpec>
@@ -21,6 +21,9 @@ const SERVICE = {
 } satisfies Keys<ServiceSpec>
 const SECURITY = { runAsUser: true, runAsGroup: true, fsGroup: true, readOnlyRootFilesystem: true, allowRoot: true } satisfies Keys<PodSecuritySpec>
 const METRICS = { enabled: true, port: true, image: true, readiness: true, podMonitor: true } satisfies Keys<MetricsSpec>
+const ANONYMITY = {
+  enabled: true, image: true, publish: true, maxConnections: true, inboundMaxConnections: true, keysSecretName: true, rotation: true,
+} satisfies Keys<AnonymitySpec>
 const NETWORK = { replicas: true, template: true } satisfies Keys<MoneroNetworkSpec>
 
 function specSchema(kind: string): Record<string, any> {
@@ -37,6 +40,10 @@ t.test('MoneroNodeSet spec: schema properties equal the TypeScript interfaces', 
   t.same(props(spec.properties.service), Object.keys(SERVICE).sort())
   t.same(props(spec.properties.podSecurity), Object.keys(SECURITY).sort())
   t.same(props(spec.properties.metrics), Object.keys(METRICS).sort())
+  for (const network of ['tor', 'i2p']) {
+    t.same(props(spec.properties[network]), Object.keys(ANONYMITY).sort(), `${network}`)
+    t.same(props(spec.properties[network].properties.publish), ['p2p', 'restrictedRpc'], `${network}.publish`)
+  }
 })
 
 t.test('MoneroNetwork spec: template.spec is the node spec without replicas', async (t) => {

@@ -26,6 +26,18 @@ export function syncMoneroNetwork(request: SyncRequest<MoneroNetworkSpec>, ctx: 
   const nettype = nettypeOf(spec.monerod.args, `${specPath}.monerod.args`)
   const ports = monerodPorts(nettype)
 
+  const features = buildNodeFeatures({
+    parent,
+    spec,
+    workload,
+    identity,
+    nettype,
+    replicas,
+    config: ctx.config,
+    observed: request.children,
+    related: request.related,
+    specPath,
+  })
   const { children, selector } = buildNodeSetChildren({
     namespace,
     workload,
@@ -38,7 +50,7 @@ export function syncMoneroNetwork(request: SyncRequest<MoneroNetworkSpec>, ctx: 
     podMetadata: template.metadata,
     extras: [
       buildPeeringExtras({ workload, namespace, replicas, labels: commonLabels(identity), p2pPort: ports.p2p }),
-      ...buildNodeFeatures({ parent, spec, workload, identity, nettype, replicas, config: ctx.config, observed: request.children, specPath }),
+      ...features.extras,
     ],
   })
 
@@ -59,6 +71,7 @@ export function syncMoneroNetwork(request: SyncRequest<MoneroNetworkSpec>, ctx: 
       peerCount: replicas,
       ...(replicas <= MAX_LISTED_PEERS ? { peers } : {}),
       conditions: mergeConditions(previous, computeWorkloadConditions(replicas, counts, 'peer', previous), ctx.now, parent.metadata.generation),
+      ...(features.hiddenServices ? { hiddenServices: features.hiddenServices } : {}),
     },
     children,
   }

@@ -19,6 +19,18 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
   const identity: SetIdentity = { kind: 'moneronodeset', instance: name, app: 'monerod', component: 'node' }
   const nettype = nettypeOf(spec.monerod.args)
 
+  const features = buildNodeFeatures({
+    parent,
+    spec,
+    workload,
+    identity,
+    nettype,
+    replicas: spec.replicas,
+    config: ctx.config,
+    observed: request.children,
+    related: request.related,
+    specPath: 'spec',
+  })
   const { children, selector } = buildNodeSetChildren({
     namespace,
     workload,
@@ -28,7 +40,7 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
     nettype,
     specPath: 'spec',
     operatorImage: ctx.config.operatorImage,
-    extras: buildNodeFeatures({ parent, spec, workload, identity, nettype, replicas: spec.replicas, config: ctx.config, observed: request.children, specPath: 'spec' }),
+    extras: features.extras,
   })
 
   const counts = readReplicaCounts(observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
@@ -46,6 +58,7 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
         ctx.now,
         parent.metadata.generation,
       ),
+      ...(features.hiddenServices ? { hiddenServices: features.hiddenServices } : {}),
     },
     children,
   }

@@ -1,4 +1,4 @@
-import type { V1Container, V1PersistentVolumeClaim, V1PodTemplateSpec, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
+import type { V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodTemplateSpec, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
 import type { NodeSpec } from '../api/types.js'
 import { buildClientService, buildHeadlessService } from '../children/service.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
@@ -10,6 +10,7 @@ import { buildMonerodContainer } from './monerod-container.js'
 import type { NetType, ParsedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES } from './ports.js'
 import { buildScheduling } from './scheduling.js'
+import { checkNodeSpec, checkPodLabels } from './validate.js'
 import { buildContainerSecurityContext, buildPodSecurityContext } from './security.js'
 
 /** What a kind or a feature (Tor, I2P, metrics, peering) adds to every monerod pod. */
@@ -32,6 +33,12 @@ export interface NodeExtras {
   readonly configIncludes?: readonly ConfigInclude[]
   /** The init container waits until every add-exclusive-node host resolves. */
   readonly waitPeers?: boolean
+  /** More `cli init-node` arguments (e.g. copying this replica's hidden-service keys). */
+  readonly initArgs?: readonly string[]
+  /** Volumes the init container mounts for those arguments. */
+  readonly initMounts?: readonly V1VolumeMount[]
+  /** Environment of the init container (e.g. POD_NAME from the downward API). */
+  readonly initEnv?: readonly V1EnvVar[]
 }
 
 /** A config fragment: a file in a volume the init container mounts read-only. */
@@ -74,13 +81,25 @@ const asObject = (o: object): KubeObject => o as KubeObject
  */
 export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
   const { spec, namespace, workload, identity } = input
+  checkNodeSpec(spec, input.specPath)
+  if (input.podMetadata?.labels) checkPodLabels(input.podMetadata.labels, input.specPath.replace(/\.spec$/, '.metadata.labels'))
   const selector = selectorLabels(identity)
   const labels = commonLabels(identity)
   const ports = monerodPorts(input.nettype)
   const extras = input.extras
   const flat = <T>(pick: (e: NodeExtras) => readonly T[] | undefined): T[] => extras.flatMap((e) => pick(e) ?? [])
 
-  const prepared = buildInitNode(flat((e) => e.configIncludes), extras.some((e) => e.waitPeers === true), input.operatorImage, spec)
+  const prepared = buildInitNode(
+    {
+      includes: flat((e) => e.configIncludes),
+      waitPeers: extras.some((e) => e.waitPeers === true),
+      args: flat((e) => e.initArgs),
+      mounts: flat((e) => e.initMounts),
+      env: flat((e) => e.initEnv),
+    },
+    input.operatorImage,
+    spec,
+  )
   const monerod = buildMonerodContainer({
     spec,
     nettype: input.nettype,
@@ -173,17 +192,27 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
   return { children, selector }
 }
 
+/** What the features ask of the init container. */
+interface InitNodeParts {
+  readonly includes: readonly ConfigInclude[]
+  readonly waitPeers: boolean
+  readonly args: readonly string[]
+  readonly mounts: readonly V1VolumeMount[]
+  readonly env: readonly V1EnvVar[]
+}
+
 /**
  * The init container that prepares monerod's config file, when any feature contributes
- * config fragments. It runs our own image (`cli init-node`).
+ * config fragments or init-node work (hidden-service keys). It runs our own image
+ * (`cli init-node`).
  */
 function buildInitNode(
-  includes: readonly ConfigInclude[],
-  waitPeers: boolean,
+  parts: InitNodeParts,
   operatorImage: string,
   spec: NodeSpec,
 ): { initContainers: V1Container[]; volumes: V1Volume[]; monerodMounts: V1VolumeMount[]; options: ParsedOption[] } {
-  if (includes.length === 0) return { initContainers: [], volumes: [], monerodMounts: [], options: [] }
+  const { includes } = parts
+  if (includes.length === 0 && parts.args.length === 0) return { initContainers: [], volumes: [], monerodMounts: [], options: [] }
   const volumes = [{ name: 'monerod-config', emptyDir: { sizeLimit: '16Mi' } }, ...includes.map((i) => i.volume)]
   const init: V1Container = {
     name: 'init-node',
@@ -194,13 +223,16 @@ function buildInitNode(
       '--out',
       MONEROD_CONFIG_FILE,
       ...includes.flatMap((i) => ['--include', `${i.mountPath}/${i.file}`]),
-      ...(waitPeers ? ['--wait-peers'] : []),
+      ...(parts.waitPeers ? ['--wait-peers'] : []),
+      ...parts.args,
     ],
+    ...(parts.env.length > 0 ? { env: [...parts.env] } : {}),
     resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
     securityContext: buildContainerSecurityContext(spec.podSecurity, true),
     volumeMounts: [
       { name: 'monerod-config', mountPath: MONEROD_CONFIG_DIR },
       ...includes.map((i) => ({ name: i.volume.name, mountPath: i.mountPath, readOnly: true })),
+      ...parts.mounts,
     ],
   }
   return {

@@ -1,0 +1,472 @@
+/**
+ * Tor and I2P for monerod pods: every replica's own, stable hidden-service keys, the tor and
+ * i2pd sidecars, their configuration, and the public addresses for status.
+ *
+ * Keys of replica i, per network, come from (first that applies):
+ *   1. the user's Secret (`keysSecretName`), which the customize hook makes Metacontroller
+ *      send in `related`; it must hold every replica, and is validated;
+ *   2. the observed child Secret this hook wrote earlier, when it was written for the same
+ *      `rotation`: an address survives a lost or changed key seed;
+ *   3. derivation from the installation's key seed, namespace, name, replica and rotation
+ *      (hooks/anonymity/derive.ts): the same resource re-created gets the same addresses.
+ * Never randomness or the clock: the same request always gives the same children.
+ *
+ * All replicas' keys live in ONE Secret (`<i>.<file>` entries, the same format users bring).
+ * A StatefulSet has one pod template, so whatever a pod mounts every pod mounts: per-replica
+ * Secrets would give no isolation, and listing them in the template would roll every pod on
+ * each scale. Keys of replicas removed by scaling down are kept (up to the replica limit), so
+ * scaling back up restores those addresses even if the key seed changed meanwhile.
+ *
+ * Key material goes only into that Secret: never into the ConfigMap, status, logs or errors.
+ */
+import type { V1Container, V1EnvVar, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
+import type { AnonymitySpec, NodeSpec } from '../api/types.js'
+import {
+  I2PD_DATA_DIR,
+  I2PD_P2P_KEYS_FILE,
+  I2PD_RPC_KEYS_FILE,
+  I2PD_SOCKS_PORT,
+  I2P_P2P_PORT,
+  renderI2pdConf,
+  renderI2pdTunnelsConf,
+  renderTorrc,
+  TOR_P2P_PORT,
+  TOR_SOCKS_PORT,
+} from '../anonymity/configs.js'
+import { anonymityScope, deriveSeed, Purpose, type AnonymityNetwork } from '../anonymity/derive.js'
+import { buildI2pKeysFile, parseI2pKeysFile } from '../anonymity/i2p-keys.js'
+import {
+  buildTorKeyFiles,
+  parseTorKeyFiles,
+  parseTorSecretKeyFile,
+  TOR_HOSTNAME_FILE,
+  TOR_PUBLIC_KEY_FILE,
+  TOR_SECRET_KEY_FILE,
+} from '../anonymity/tor-keys.js'
+import { MAX_ANONYMOUS_REPLICAS } from '../api/crds.js'
+import { commonLabels, type SetIdentity } from '../labels.js'
+import { observedByName, type ChildMap, type KubeObject } from '../metacontroller.js'
+import { anonymityConfigMapName, hiddenServicesSecretName } from '../names.js'
+import { SpecError } from './monerod-container.js'
+import type { ParsedOption } from './monerod-args.js'
+import type { NodeExtras } from './node-set.js'
+import type { MonerodPorts } from './ports.js'
+import { buildContainerSecurityContext } from './security.js'
+
+/** Public addresses of one replica, as status.hiddenServices lists them. */
+export interface HiddenServiceStatus {
+  replica: number
+  onion?: string
+  i2p?: string
+  i2pRestrictedRpc?: string
+}
+
+/** Where the pods see things (also used by init-node's flags and the integration test). */
+export const ANONYMITY_PATHS = {
+  /** The keys Secret, mounted read-only into init-node only. */
+  keys: '/var/run/monero-operator/hidden-service-keys',
+  torConfigDir: '/etc/monero-operator/tor',
+  i2pdConfigDir: '/etc/monero-operator/i2pd',
+  /** emptyDir; init-node creates `data/` and `hidden_service/` (0700) inside it for tor. */
+  torVolume: '/var/lib/tor',
+  torDataDirectory: '/var/lib/tor/data',
+  torHiddenServiceDir: '/var/lib/tor/hidden_service',
+  /** emptyDir and i2pd datadir; init-node copies the keys files into it. */
+  i2pdDataDir: I2PD_DATA_DIR,
+  /** Reseed certificates of the Debian i2pd package (the datadir is an empty volume). */
+  i2pdCertsDir: '/usr/share/i2pd/certificates',
+} as const
+
+/** Annotation on the keys Secret: the rotation its keys of a network were made for. */
+export const rotationAnnotation = (network: AnonymityNetwork): string => `utxo.com.br/${network}-rotation`
+
+export const TOR_CONTAINER = 'tor'
+export const I2PD_CONTAINER = 'i2pd'
+/** uid of the operator image (Dockerfile USER), for sidecars of pods that allow root. */
+const OPERATOR_IMAGE_UID = 65532
+
+/** The Secret entry of one replica's key file: `<replica>.<file>`. */
+export const keyEntry = (replica: number, file: string): string => `${replica}.${file}`
+
+const ENTRY = /^(0|[1-9][0-9]{0,5})\.(.+)$/
+
+/** Input of {@link buildAnonymityExtras}. */
+export interface AnonymityInput {
+  readonly spec: NodeSpec
+  readonly namespace: string
+  /** The parent's name (part of the derivation scope). */
+  readonly name: string
+  readonly workload: string
+  readonly identity: SetIdentity
+  readonly replicas: number
+  readonly ports: MonerodPorts
+  readonly operatorImage: string
+  readonly keySeed: Uint8Array | undefined
+  readonly observed: ChildMap
+  readonly related: ChildMap | undefined
+  readonly specPath: string
+}
+
+export interface AnonymityResult {
+  readonly extras: NodeExtras
+  /** Per replica 0..replicas-1, or undefined when neither network is enabled. */
+  readonly hiddenServices: HiddenServiceStatus[] | undefined
+}
+
+// Computing an address from a tor secret key is a few milliseconds of BigInt arithmetic; a
+// 100-replica set would spend that on every sync. The functions memoised here are pure, so
+// remembering their results changes nothing but the time.
+const MEMO_LIMIT = 4096
+const memo = new Map<string, string>()
+function memoised(key: string, compute: () => string): string {
+  const hit = memo.get(key)
+  if (hit !== undefined) return hit
+  const value = compute()
+  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string)
+  memo.set(key, value)
+  return value
+}
+const onionOf = (secretKeyFile: Buffer): string =>
+  memoised(`tor:${secretKeyFile.toString('base64')}`, () => parseTorSecretKeyFile(secretKeyFile).onion)
+const b32Of = (keysFile: Buffer): string => memoised(`i2p:${keysFile.toString('base64')}`, () => parseI2pKeysFile(keysFile).b32)
+
+/** Key files of one network: which Secret entries a replica needs, and how to make them. */
+interface NetworkKeys {
+  readonly network: AnonymityNetwork
+  readonly spec: AnonymitySpec
+  /** Files every replica needs now. */
+  readonly files: readonly string[]
+  /** Every file this network may have in the Secret (kept when observed). */
+  readonly known: readonly string[]
+  derive(seed: Uint8Array, replica: number, file: string): Buffer
+  /** Throws a RangeError when `data` is not a usable key file. */
+  check(file: string, data: Buffer, extra: (file: string) => Buffer | undefined): void
+}
+
+function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkKeys {
+  return {
+    network: 'tor',
+    spec,
+    files: [TOR_SECRET_KEY_FILE],
+    known: [TOR_SECRET_KEY_FILE],
+    derive: (seed, replica) => {
+      const scope = anonymityScope({ network: 'tor', namespace, name, replica, rotation: spec.rotation })
+      return buildTorKeyFiles(deriveSeed(seed, scope, Purpose.torOnionService, 32)).secretKeyFile
+    },
+    check: (_file, data, extra) => {
+      onionOf(data)
+      const publicKeyFile = extra(TOR_PUBLIC_KEY_FILE)
+      const hostname = extra(TOR_HOSTNAME_FILE)
+      if (publicKeyFile || hostname) parseTorKeyFiles({ secretKeyFile: data, publicKeyFile, hostname: hostname?.toString('utf8') })
+    },
+  }
+}
+
+function i2pKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkKeys {
+  const files = [...(spec.publish.p2p ? [I2PD_P2P_KEYS_FILE] : []), ...(spec.publish.restrictedRpc ? [I2PD_RPC_KEYS_FILE] : [])]
+  return {
+    network: 'i2p',
+    spec,
+    files,
+    known: [I2PD_P2P_KEYS_FILE, I2PD_RPC_KEYS_FILE],
+    derive: (seed, replica, file) => {
+      const scope = anonymityScope({ network: 'i2p', namespace, name, replica, rotation: spec.rotation })
+      const purpose = file === I2PD_RPC_KEYS_FILE ? Purpose.i2pRestrictedRpc : Purpose.i2pP2p
+      return buildI2pKeysFile(deriveSeed(seed, scope, purpose, 32)).keysFile
+    },
+    check: (_file, data) => {
+      b32Of(data)
+    },
+  }
+}
+
+/** Decoded `data` of a Secret (base64 values; malformed ones are skipped). */
+function secretData(secret: KubeObject | undefined): Map<string, Buffer> {
+  const out = new Map<string, Buffer>()
+  const data = secret?.data
+  if (!data || typeof data !== 'object') return out
+  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    if (typeof value === 'string') out.set(key, Buffer.from(value, 'base64'))
+  }
+  return out
+}
+
+/** The user's Secret from the sync request's `related` objects (this namespace only). */
+function relatedSecret(related: ChildMap | undefined, namespace: string, name: string): KubeObject | undefined {
+  for (const obj of Object.values(related?.['Secret.v1'] ?? {})) {
+    if (obj?.metadata?.name === name && (obj.metadata.namespace ?? namespace) === namespace) return obj
+  }
+  return undefined
+}
+
+/**
+ * Resolve every needed key file of one network into `entries` (the keys Secret's content)
+ * and check that nothing is missing. Throws SpecError with a message fit for the user.
+ */
+function resolveNetwork(
+  keys: NetworkKeys,
+  input: AnonymityInput,
+  observed: Map<string, Buffer>,
+  observedRotation: string | undefined,
+  entries: Map<string, Buffer>,
+): void {
+  const field = `${input.specPath}.${keys.network}`
+  // 2. our own Secret, when it was made for this rotation: keep every valid entry, also of
+  //    replicas scaled away (bounded by the replica limit), so scaling up restores them.
+  if (observedRotation === keys.spec.rotation) {
+    for (const [key, data] of observed) {
+      const m = ENTRY.exec(key)
+      if (!m || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
+      try {
+        keys.check(m[2] as string, data, () => undefined)
+        entries.set(key, data)
+      } catch {
+        // not a usable key (edited by hand?): derive or take the user's instead
+      }
+    }
+  }
+  // 1. the user's Secret wins for every replica it must cover.
+  const secretName = keys.spec.keysSecretName
+  if (secretName) {
+    const secret = relatedSecret(input.related, input.namespace, secretName)
+    if (!secret) {
+      throw new SpecError(
+        `${field}.keysSecretName`,
+        `Secret ${secretName} not found in namespace ${input.namespace} (create it with the entries described in the README, or unset keysSecretName)`,
+      )
+    }
+    const data = secretData(secret)
+    for (let replica = 0; replica < input.replicas; replica++) {
+      for (const file of keys.files) {
+        const key = keyEntry(replica, file)
+        const value = data.get(key)
+        if (!value) {
+          throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} has no entry "${key}" (every replica 0..${input.replicas - 1} needs one)`)
+        }
+        try {
+          keys.check(file, value, (other) => data.get(keyEntry(replica, other)))
+        } catch (err) {
+          throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} entry "${key}": ${(err as Error).message}`)
+        }
+        entries.set(key, value)
+      }
+    }
+  }
+  // 3. derive what is still missing.
+  for (let replica = 0; replica < input.replicas; replica++) {
+    for (const file of keys.files) {
+      const key = keyEntry(replica, file)
+      if (entries.has(key)) continue
+      if (!input.keySeed) {
+        throw new SpecError(
+          field,
+          `no ${keys.network} keys for replica ${replica}: the hook server has no key seed. Configure KEY_SEED_FILE on the hook server (the Helm chart does), or set ${field}.keysSecretName to a Secret with your own keys`,
+        )
+      }
+      entries.set(key, keys.derive(input.keySeed, replica, file))
+    }
+  }
+}
+
+/** A tcp check of a loopback port from inside the container (kubelet probes hit the pod IP). */
+function loopbackProbe(port: number, image: string, operatorImage: string): Partial<Record<'startupProbe' | 'livenessProbe', V1Probe>> {
+  // Only our image is known to have node; another image gets no probe (a crashed daemon
+  // still restarts the container).
+  if (image !== operatorImage) return {}
+  const command = [
+    'node',
+    '-e',
+    `const s=require('net').connect(${port},'127.0.0.1');s.on('connect',()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),4000)`,
+  ]
+  return {
+    startupProbe: { exec: { command }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 60 },
+    livenessProbe: { exec: { command }, periodSeconds: 60, timeoutSeconds: 5, failureThreshold: 3 },
+  }
+}
+
+function sidecarSecurity(spec: NodeSpec) {
+  const base = buildContainerSecurityContext(spec.podSecurity, true)
+  // A pod that allows root has no pod-wide uid: run the daemons as the operator image's
+  // user, the same uid init-node (same image) creates their directories with.
+  return spec.podSecurity.allowRoot ? { ...base, runAsNonRoot: true, runAsUser: OPERATOR_IMAGE_UID, runAsGroup: OPERATOR_IMAGE_UID } : base
+}
+
+/**
+ * Everything Tor and I2P add to a set of monerod pods, and the addresses for status.
+ * Returns empty extras and no status when neither is enabled, except that an observed keys
+ * Secret is kept (disabling Tor for a while must not throw the keys away).
+ */
+export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
+  const { spec, namespace, workload } = input
+  const tor = spec.tor?.enabled ? spec.tor : undefined
+  const i2p = spec.i2p?.enabled ? spec.i2p : undefined
+  const secretName = hiddenServicesSecretName(workload)
+  const observedSecret = observedByName(input.observed, 'v1', 'Secret').get(secretName)
+  const observed = secretData(observedSecret)
+  const observedAnnotations = observedSecret?.metadata.annotations ?? {}
+  const labels = commonLabels(input.identity)
+
+  if ((tor || i2p) && input.replicas > MAX_ANONYMOUS_REPLICAS) {
+    throw new SpecError(`${input.specPath.replace(/\.template\.spec$/, '')}.replicas`, `at most ${MAX_ANONYMOUS_REPLICAS} replicas while tor or i2p is enabled`)
+  }
+
+  const entries = new Map<string, Buffer>()
+  const annotations: Record<string, string> = {}
+  for (const network of ['tor', 'i2p'] as const) {
+    const networkSpec = network === 'tor' ? tor : i2p
+    const observedRotation = observedAnnotations[rotationAnnotation(network)]
+    if (!networkSpec) {
+      // Disabled: keep what we had, untouched, with its rotation.
+      if (observedRotation === undefined) continue
+      const known = network === 'tor' ? [TOR_SECRET_KEY_FILE] : [I2PD_P2P_KEYS_FILE, I2PD_RPC_KEYS_FILE]
+      let kept = false
+      for (const [key, data] of observed) {
+        const m = ENTRY.exec(key)
+        if (m && known.includes(m[2] as string)) {
+          entries.set(key, data)
+          kept = true
+        }
+      }
+      if (kept) annotations[rotationAnnotation(network)] = observedRotation
+      continue
+    }
+    const keys = network === 'tor' ? torKeys(networkSpec, namespace, input.name) : i2pKeys(networkSpec, namespace, input.name)
+    resolveNetwork(keys, input, observed, observedRotation, entries)
+    annotations[rotationAnnotation(network)] = networkSpec.rotation
+  }
+
+  const children: KubeObject[] = []
+  if (entries.size > 0) {
+    const data: Record<string, string> = {}
+    for (const key of [...entries.keys()].sort(compareEntries)) data[key] = (entries.get(key) as Buffer).toString('base64')
+    children.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: secretName, namespace, labels, annotations },
+      type: 'Opaque',
+      data,
+    })
+  }
+  if (!tor && !i2p) return { extras: { children }, hiddenServices: undefined }
+
+  // ---- status -------------------------------------------------------------------------
+  const hiddenServices: HiddenServiceStatus[] = []
+  for (let replica = 0; replica < input.replicas; replica++) {
+    const entry = (file: string) => entries.get(keyEntry(replica, file))
+    const s: HiddenServiceStatus = { replica }
+    const torKey = tor ? entry(TOR_SECRET_KEY_FILE) : undefined
+    if (torKey) s.onion = onionOf(torKey)
+    const p2p = i2p?.publish.p2p ? entry(I2PD_P2P_KEYS_FILE) : undefined
+    if (p2p) s.i2p = b32Of(p2p)
+    const rpc = i2p?.publish.restrictedRpc ? entry(I2PD_RPC_KEYS_FILE) : undefined
+    if (rpc) s.i2pRestrictedRpc = b32Of(rpc)
+    hiddenServices.push(s)
+  }
+
+  // ---- config, volumes, containers ------------------------------------------------------
+  const configMapName = anonymityConfigMapName(workload)
+  const configData: Record<string, string> = {}
+  const volumes: V1Volume[] = [
+    { name: 'hidden-service-keys', secret: { secretName, defaultMode: 0o440 } },
+  ]
+  const initMounts: V1VolumeMount[] = [{ name: 'hidden-service-keys', mountPath: ANONYMITY_PATHS.keys, readOnly: true }]
+  const initArgs: string[] = ['--replica-from-hostname']
+  const options: ParsedOption[] = []
+  const sidecars: V1Container[] = []
+  const security = sidecarSecurity(spec)
+
+  if (tor) {
+    configData.torrc = renderTorrc({
+      dataDirectory: ANONYMITY_PATHS.torDataDirectory,
+      hiddenServiceDir: ANONYMITY_PATHS.torHiddenServiceDir,
+      socksPort: TOR_SOCKS_PORT,
+      publishP2p: tor.publish.p2p,
+      p2pPort: TOR_P2P_PORT,
+      publishRestrictedRpc: tor.publish.restrictedRpc,
+      restrictedRpcPort: input.ports.restrictedRpc,
+    })
+    volumes.push(
+      { name: 'tor-config', configMap: { name: configMapName, items: [{ key: 'torrc', path: 'torrc' }] } },
+      { name: 'tor-data', emptyDir: { sizeLimit: '64Mi' } },
+    )
+    initMounts.push({ name: 'tor-data', mountPath: ANONYMITY_PATHS.torVolume })
+    initArgs.push('--tor-keys', ANONYMITY_PATHS.keys, '--tor-out', ANONYMITY_PATHS.torVolume)
+    if (tor.publish.p2p) initArgs.push('--tor-inbound', `${TOR_P2P_PORT},${tor.inboundMaxConnections}`)
+    options.push({ name: 'tx-proxy', value: `tor,127.0.0.1:${TOR_SOCKS_PORT},${tor.maxConnections}`, known: true })
+    const image = tor.image || input.operatorImage
+    sidecars.push({
+      name: TOR_CONTAINER,
+      image,
+      command: ['tor'],
+      args: ['-f', `${ANONYMITY_PATHS.torConfigDir}/torrc`],
+      resources: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+      ...loopbackProbe(TOR_SOCKS_PORT, image, input.operatorImage),
+      securityContext: security,
+      volumeMounts: [
+        { name: 'tor-config', mountPath: ANONYMITY_PATHS.torConfigDir, readOnly: true },
+        { name: 'tor-data', mountPath: ANONYMITY_PATHS.torVolume },
+      ],
+    })
+  }
+
+  if (i2p) {
+    configData['i2pd.conf'] = renderI2pdConf({
+      dataDir: ANONYMITY_PATHS.i2pdDataDir,
+      tunnelsConf: `${ANONYMITY_PATHS.i2pdConfigDir}/tunnels.conf`,
+      socksPort: I2PD_SOCKS_PORT,
+    })
+    configData['tunnels.conf'] = renderI2pdTunnelsConf({
+      publishP2p: i2p.publish.p2p,
+      p2pPort: I2P_P2P_PORT,
+      publishRestrictedRpc: i2p.publish.restrictedRpc,
+      restrictedRpcPort: input.ports.restrictedRpc,
+    })
+    volumes.push(
+      {
+        name: 'i2pd-config',
+        configMap: { name: configMapName, items: [{ key: 'i2pd.conf', path: 'i2pd.conf' }, { key: 'tunnels.conf', path: 'tunnels.conf' }] },
+      },
+      { name: 'i2pd-data', emptyDir: { sizeLimit: '256Mi' } },
+    )
+    initMounts.push({ name: 'i2pd-data', mountPath: ANONYMITY_PATHS.i2pdDataDir })
+    initArgs.push('--i2p-keys', ANONYMITY_PATHS.keys, '--i2p-out', ANONYMITY_PATHS.i2pdDataDir)
+    for (const file of i2pKeys(i2p, namespace, input.name).files) initArgs.push('--i2p-file', file)
+    if (i2p.publish.p2p) initArgs.push('--i2p-inbound', `${I2P_P2P_PORT},${i2p.inboundMaxConnections}`)
+    options.push({ name: 'tx-proxy', value: `i2p,127.0.0.1:${I2PD_SOCKS_PORT},${i2p.maxConnections}`, known: true })
+    const image = i2p.image || input.operatorImage
+    sidecars.push({
+      name: I2PD_CONTAINER,
+      image,
+      command: ['i2pd'],
+      args: [
+        `--conf=${ANONYMITY_PATHS.i2pdConfigDir}/i2pd.conf`,
+        `--tunconf=${ANONYMITY_PATHS.i2pdConfigDir}/tunnels.conf`,
+        // i2pd takes its datadir from the command line only (not from i2pd.conf)
+        `--datadir=${ANONYMITY_PATHS.i2pdDataDir}`,
+        `--certsdir=${ANONYMITY_PATHS.i2pdCertsDir}`,
+      ],
+      resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+      ...loopbackProbe(I2PD_SOCKS_PORT, image, input.operatorImage),
+      securityContext: security,
+      volumeMounts: [
+        { name: 'i2pd-config', mountPath: ANONYMITY_PATHS.i2pdConfigDir, readOnly: true },
+        { name: 'i2pd-data', mountPath: ANONYMITY_PATHS.i2pdDataDir },
+      ],
+    })
+  }
+
+  children.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: configMapName, namespace, labels }, data: configData })
+  const env: V1EnvVar[] = [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]
+  return {
+    extras: { options, sidecars, volumes, children, initArgs, initMounts, initEnv: env },
+    hiddenServices,
+  }
+}
+
+/** Secret entries in replica order, then file name: stable and readable. */
+function compareEntries(a: string, b: string): number {
+  const ma = ENTRY.exec(a)
+  const mb = ENTRY.exec(b)
+  const d = Number(ma?.[1] ?? 0) - Number(mb?.[1] ?? 0)
+  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0
+}
