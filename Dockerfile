@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # monero-operator: one image for the hook server (default), the metrics exporter sidecar
-# (`dist/hooks/cli.js exporter ...`) and the network init container (`dist/hooks/cli.js
-# wait-peers ...`). Build from the repository root:  docker build -t monero-operator .
+# (`dist/hooks/cli.js exporter ...`), the monerod init container (`dist/hooks/cli.js
+# init-node ...`) and the tor / i2pd sidecars (`tor`, `i2pd` from Debian).
+# Build from the repository root:  docker build -t monero-operator .
 #
 # Both stages use the same pinned Node 20 release, so the runtime executes exactly the
 # binary that built and tested the code. The runtime stage keeps only node, the compiled
@@ -29,6 +30,13 @@ RUN npm run build \
 
 # ---- runtime -----------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
+# tor and i2pd (Debian bookworm packages) for the Tor / I2P sidecars of monerod pods, which
+# run this image by default (`tor -f ...`, `i2pd --conf ... --datadir ...`). No build tools;
+# the Debian services are never started here: the sidecars run the binaries directly.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tor i2pd \
+ && rm -rf /var/lib/apt/lists/* \
+ && tor --version && i2pd --version | head -n 1
 # No package managers in the final image: nothing here installs anything at run time.
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
       /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
