@@ -251,7 +251,8 @@ function anonymitySchema(network: 'tor' | 'i2p'): Schema {
       publish: {
         type: 'object',
         description: `Which monerod ports each replica's ${label} address serves.`,
-        default: {},
+        // explicit: the apiserver checks the rule below against the default itself
+        default: { p2p: true, restrictedRpc: false },
         properties: {
           p2p: {
             type: 'boolean',
@@ -339,17 +340,17 @@ const NETWORK_DEFAULTS: NodeDefaults = {
   limits: { memory: '2Gi' },
 }
 
-/** CEL on a spec whose node settings are at `path` (`self` or `self.template.spec`). */
+/**
+ * CEL on a spec whose node settings are at `path` (`self` or `self.template.spec`). The
+ * hook rejects --tx-proxy / --anonymous-inbound in monerod.args itself: a CEL rule over
+ * the args list would exceed the apiserver's cost budget.
+ */
 function anonymityRules(path: string, specPath: string): Schema[] {
   const on = (n: string) => `(has(${path}.${n}) && ${path}.${n}.enabled)`
   return [
     {
       rule: `!(${on('tor')} || ${on('i2p')}) || self.replicas <= ${MAX_ANONYMOUS_REPLICAS}`,
       message: `replicas: at most ${MAX_ANONYMOUS_REPLICAS} while ${specPath}tor or ${specPath}i2p is enabled (all replicas' hidden-service keys share one Secret)`,
-    },
-    {
-      rule: `!(${on('tor')} || ${on('i2p')}) || !has(${path}.monerod.args) || !${path}.monerod.args.exists(a, a.startsWith('--tx-proxy') || a.startsWith('--anonymous-inbound'))`,
-      message: `${specPath}monerod.args: --tx-proxy and --anonymous-inbound are set by the operator while tor or i2p is enabled`,
     },
   ]
 }

@@ -289,6 +289,8 @@ t.test('no key seed and nothing to read back: 422 naming KEY_SEED_FILE and keysS
   t.match(e.message, /spec\.tor: no tor keys for replica 0: the hook server has no key seed\. Configure KEY_SEED_FILE .*set spec\.tor\.keysSecretName/)
   const n = attempt(parentOf({ kind: 'MoneroNetwork', i2p: { enabled: true } }), { seed: undefined }) as HookError
   t.match(n.message, /spec\.template\.spec\.i2p: no i2p keys/)
+  const own = attempt({ ...parentOf({ tor: { enabled: true } }), spec: { replicas: 1, tor: { enabled: true }, monerod: { args: ['--out-peers=8', '--tx-proxy=tor,127.0.0.1:9050,4'] } } }) as HookError
+  t.match(own.message, /spec\.monerod\.args\[1\]: --tx-proxy and --anonymous-inbound are set by the operator/)
   const tooMany = attempt(parentOf({ replicas: 101, tor: { enabled: true } })) as HookError
   t.match(tooMany.message, /spec\.replicas: at most 100 replicas while tor or i2p is enabled/)
 })

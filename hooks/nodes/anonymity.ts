@@ -310,6 +310,13 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
     throw new SpecError(`${input.specPath.replace(/\.template\.spec$/, '')}.replicas`, `at most ${MAX_ANONYMOUS_REPLICAS} replicas while tor or i2p is enabled`)
   }
 
+  if (tor || i2p) {
+    const index = (spec.monerod.args ?? []).findIndex((a) => /^--(tx-proxy|anonymous-inbound)(=|$)/.test(a))
+    if (index >= 0) {
+      throw new SpecError(`${input.specPath}.monerod.args[${index}]`, '--tx-proxy and --anonymous-inbound are set by the operator while tor or i2p is enabled')
+    }
+  }
+
   const entries = new Map<string, Buffer>()
   const annotations: Record<string, string> = {}
   for (const network of ['tor', 'i2p'] as const) {
