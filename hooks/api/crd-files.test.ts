@@ -63,3 +63,12 @@ t.test('every example is accepted by its CRD schema as written', async (t) => {
     t.same(v.validateSpec(structuredClone(doc.spec)), [], `${file} is valid`)
   }
 })
+
+t.test('the CEL rule on reserved flags knows every spelling monerod accepts', async (t) => {
+  const { acceptedSpellings, RESERVED_MONEROD_FLAGS } = await import('./crds.js')
+  const { RESERVED } = await import('../nodes/monerod-container.js')
+  t.same(RESERVED_MONEROD_FLAGS, RESERVED.map((r) => r.name), 'one list of reserved flags for the hook and the CRD')
+  t.same(acceptedSpellings('data-dir'), ['da', 'dat', 'data', 'data-', 'data-d', 'data-di', 'data-dir'])
+  t.ok(acceptedSpellings('rpc-bind-ip').includes('rpc-bind-ip'), 'an exact name that is also a prefix of another stays')
+  t.notOk(acceptedSpellings('rpc-bind-ip').includes('rpc-bind-i'), 'an ambiguous prefix is not claimed')
+})

@@ -292,3 +292,25 @@ t.test('metrics: exporter sidecar on the unrestricted RPC in the pod, metrics po
   t.equal(find<V1StatefulSet>(off, 'StatefulSet').spec!.template.spec!.containers.length, 1)
   t.notOk(find<V1Service>(off, 'Service', 'nodes-monerod').spec!.ports!.some((p) => p.name === 'metrics'))
 })
+
+t.test('the CRD rules that look only at the new object are enforced by the hook too', async (t) => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ monerod: { env: [{ name: 'A', value: '1', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] } }, /spec\.monerod\.env\[0\]: env: set either value or valueFrom/],
+    [{ monerod: { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] } }, /spec\.monerod\.env\[1\]: duplicate env name "A"/],
+    [{ service: { p2p: false, restrictedRpc: false } }, /expose at least one of p2p and restrictedRpc/],
+    [{ service: { externalTrafficPolicy: 'Local' } }, /externalTrafficPolicy applies only to NodePort and LoadBalancer/],
+    [{ service: { type: 'NodePort', loadBalancerSourceRanges: ['10.0.0.0/8'] } }, /loadBalancerSourceRanges applies only to LoadBalancer/],
+    [{ podLabels: { 'app.kubernetes.io/name': 'mine' } }, /spec\.podLabels\.app\.kubernetes\.io\/name: podLabels: keys under app\.kubernetes\.io\/ and utxo\.com\.br\/ are reserved/],
+    [{ metrics: { enabled: false, podMonitor: { enabled: true } } }, /metrics\.podMonitor needs metrics\.enabled/],
+    [{ metrics: { port: 18089 } }, /metrics\.port collides/],
+    [{ monerod: { args: ['--restricted-rpc'] } }, /--restricted-rpc cannot be set/],
+  ]
+  for (const [spec, message] of cases) {
+    const r = handleSync(handler, syncRequest(withSpec(spec)), ctx) as HookError
+    t.equal(r.statusCode, 422, JSON.stringify(spec))
+    t.match(r.message, message)
+  }
+  const long = handleSync(handler, syncRequest(asStored({ ...example, metadata: { name: 'n'.repeat(41) } })), ctx) as HookError
+  t.equal(long.statusCode, 422)
+  t.match(long.message, /metadata\.name: at most 40 characters/)
+})
