@@ -293,8 +293,9 @@ function sidecarSecurity(spec: NodeSpec) {
 
 /**
  * Everything Tor and I2P add to a set of monerod pods, and the addresses for status.
- * Returns empty extras and no status when neither is enabled, except that an observed keys
- * Secret is kept (disabling Tor for a while must not throw the keys away).
+ * Returns empty extras and no status when neither is enabled: the keys Secret then goes
+ * (an observed child never makes the hook add one). Re-enabling derives the same keys again
+ * from the key seed; keys brought by the user are in the user's own Secret.
  */
 export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
   const { spec, namespace, workload } = input
@@ -322,28 +323,16 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
   for (const network of ['tor', 'i2p'] as const) {
     const networkSpec = network === 'tor' ? tor : i2p
     const observedRotation = observedAnnotations[rotationAnnotation(network)]
-    if (!networkSpec) {
-      // Disabled: keep what we had, untouched, with its rotation.
-      if (observedRotation === undefined) continue
-      const known = network === 'tor' ? [TOR_SECRET_KEY_FILE] : [I2PD_P2P_KEYS_FILE, I2PD_RPC_KEYS_FILE]
-      let kept = false
-      for (const [key, data] of observed) {
-        const m = ENTRY.exec(key)
-        if (m && known.includes(m[2] as string)) {
-          entries.set(key, data)
-          kept = true
-        }
-      }
-      if (kept) annotations[rotationAnnotation(network)] = observedRotation
-      continue
-    }
+    if (!networkSpec) continue
     const keys = network === 'tor' ? torKeys(networkSpec, namespace, input.name) : i2pKeys(networkSpec, namespace, input.name)
     resolveNetwork(keys, input, observed, observedRotation, entries)
     annotations[rotationAnnotation(network)] = networkSpec.rotation
   }
 
   const children: KubeObject[] = []
-  if (entries.size > 0) {
+  // Emitted whenever a network is enabled, even with no replicas (then it may hold only the
+  // keys kept for replicas scaled away): whether it exists never depends on what was observed.
+  if (tor || i2p) {
     const data: Record<string, string> = {}
     for (const key of [...entries.keys()].sort(compareEntries)) data[key] = (entries.get(key) as Buffer).toString('base64')
     children.push({
