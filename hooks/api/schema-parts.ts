@@ -79,8 +79,9 @@ export const pullPolicy: Schema = {
 export const argsField = (what: string): Schema => ({
   type: 'array',
   description: `Extra command-line arguments for ${what}, merged with the operator's defaults (see the README's merge rule).`,
-  maxItems: 256,
-  items: { type: 'string', maxLength: 4096 },
+  // Bounds keep the CEL rules over args within the apiserver's cost budget.
+  maxItems: 128,
+  items: { type: 'string', maxLength: 512 },
 })
 
 const looseObject = (description: string): Schema => ({

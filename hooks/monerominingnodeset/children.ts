@@ -190,14 +190,16 @@ export function buildMinerStatefulSet(input: MinerSetInput): V1StatefulSet {
   }
 }
 
-/** Headless Service over the miners: one scrape target per pod, and the API when exposed. */
-export function buildMinerService(input: MinerSetInput): V1Service | undefined {
+/**
+ * Headless Service over the miners: the StatefulSet's governing Service (its serviceName must
+ * exist, even without ports), one scrape target per pod, and the API when exposed.
+ */
+export function buildMinerService(input: MinerSetInput): V1Service {
   const { spec } = input
   const ports = [
     ...(spec.metrics.enabled ? [{ name: 'metrics', port: spec.metrics.port, targetPort: 'metrics', protocol: 'TCP' }] : []),
     ...(spec.api.enabled ? [{ name: 'api', port: spec.api.port, targetPort: 'api', protocol: 'TCP' }] : []),
   ]
-  if (ports.length === 0) return undefined
   const svc = buildHeadlessService({ name: input.workload, namespace: input.namespace, labels: input.labels, selector: input.selector, ports })
   // Only miners that are connected (Ready) serve the API; scrapers discover all pods anyway.
   return { ...svc, spec: { ...svc.spec, publishNotReadyAddresses: false } }

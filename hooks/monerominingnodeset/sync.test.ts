@@ -138,9 +138,12 @@ t.test('msr is an explicit, privileged opt-in', async (t) => {
   t.match(exporter?.securityContext, { privileged: undefined, runAsNonRoot: true, allowPrivilegeEscalation: false })
 })
 
-t.test('metrics and API off: no Service, no sidecar, no http flags', async (t) => {
+t.test('metrics and API off: a port-less governing Service, no sidecar, no http flags', async (t) => {
   const r = syncOk(parentWith({ replicas: 3, xmrig: { args: ['-o', 'p:1', '-u', 'w', '--http-port=9999'] }, metrics: { enabled: false } }))
-  t.same(r.children.map((c) => c.kind), ['StatefulSet', 'PodDisruptionBudget'])
+  t.same(r.children.map((c) => c.kind), ['StatefulSet', 'Service', 'PodDisruptionBudget'])
+  const svc = r.children.find((c) => c.kind === 'Service') as unknown as { spec: { clusterIP: string; ports: unknown[] } }
+  t.equal(svc.spec.clusterIP, 'None', 'the StatefulSet\'s serviceName exists (headless)')
+  t.same(svc.spec.ports, [])
   const pod = statefulSetOf(r).spec?.template.spec
   t.same(pod?.containers.map((c) => c.name), ['xmrig'])
   t.same(pod?.containers[0]?.args, ['--no-color', '-o', 'p:1', '-u', 'w', '--http-port=9999'], 'raw http flags are the user\'s own then')

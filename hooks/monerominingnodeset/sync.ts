@@ -26,7 +26,7 @@ export function syncMoneroMiningNodeSet(request: SyncRequest<MoneroMiningNodeSet
     operatorImage: ctx.config.operatorImage,
   }
   const service = buildMinerService(input)
-  const children = [buildMinerStatefulSet(input), ...(service ? [service] : []), buildMinerDisruptionBudget(input)] as KubeObject[]
+  const children = [buildMinerStatefulSet(input), service, buildMinerDisruptionBudget(input)] as KubeObject[]
 
   const counts = readReplicaCounts(observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
   const previous = parent.status?.conditions

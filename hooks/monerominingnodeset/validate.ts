@@ -6,6 +6,7 @@
  */
 import { DEFAULT_XMRIG_IMAGE } from '../api/defaults.js'
 import { SpecError } from '../nodes/monerod-container.js'
+import { checkEnv, checkPodLabels } from '../nodes/validate.js'
 import { findReferences } from './expansion.js'
 import { argIsFlag, celArgsHaveAny, ENV_API_TOKEN, ENV_ID, ENV_PASSWORD, ENV_POD_NAME, FLAG_RULES, RESERVED_ENV } from './flags.js'
 import type { MoneroMiningNodeSetSpec } from './types.js'
@@ -114,6 +115,8 @@ export function definedVars(spec: MoneroMiningNodeSetSpec): Set<string> {
  */
 export function checkMiningSpec(spec: MoneroMiningNodeSetSpec): void {
   for (const r of SPEC_RULES) if (!r.holds(spec)) throw new SpecError(r.field, r.message)
+  checkEnv(spec.xmrig.env, 'spec.xmrig.env')
+  checkPodLabels(spec.podLabels, 'spec.podLabels')
   for (const e of spec.xmrig.env ?? []) {
     if ((RESERVED_ENV as readonly string[]).includes(e.name)) throw new SpecError('spec.xmrig.env', ENV_RULE.message)
   }
