@@ -169,3 +169,13 @@ t.test('inputs the fuzzer found: deep nesting, no children key, names beyond Kub
   t.equal(r5.statusCode, 400)
   t.match(r5.json().message, /DNS label/)
 })
+
+t.test('the bearer token guards the customize hooks too', async (t) => {
+  const server = buildServer({ processMetrics: false, bearerToken: 's3cret-token' })
+  t.teardown(() => server.close())
+  const payload = { controller: {}, parent: example }
+  t.equal((await server.inject({ method: 'POST', url: '/hooks/moneronodeset/customize', payload })).statusCode, 401)
+  const ok = await server.inject({ method: 'POST', url: '/hooks/moneronodeset/customize', payload, headers: { authorization: 'Bearer s3cret-token' } })
+  t.equal(ok.statusCode, 200)
+  t.same(ok.json(), { relatedResources: [] }, 'no keys Secret named: nothing related')
+})

@@ -3,7 +3,7 @@
  * (main.ts does); tests and the benchmark drive it with inject() or listen themselves.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DEFAULT_CONFIG, type HookConfig } from './config.js'
 import { HANDLERS, handleSync, isHookError, warmUp, type KindHandler } from './handlers.js'
@@ -108,18 +108,21 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     reply.code(404).send({ error: 'Not Found', message: `no route ${request.method} ${request.url}`, fields: [] }),
   )
 
+  // Every hook route (sync and customize) checks the bearer token first, when one is set.
   const token = opts.bearerToken
+  const authorize = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (token === undefined || bearerMatches(request.headers.authorization, token)) return
+    const hook = (request.routeOptions.config as unknown as { hook: string }).hook
+    requests.inc({ hook, outcome: 'unauthorized' })
+    errors.inc({ hook, code: '401' })
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer')
+      .send({ error: 'Unauthorized', message: 'a valid Authorization: Bearer token is required', fields: [] })
+  }
   const register = (handler: KindHandler) => {
     const hook = `${handler.route}/sync`
-    app.post(`/hooks/${handler.route}/sync`, { config: { hook } }, async (request, reply) => {
-      if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
-        requests.inc({ hook, outcome: 'unauthorized' })
-        errors.inc({ hook, code: '401' })
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer')
-          .send({ error: 'Unauthorized', message: 'a valid Authorization: Bearer token is required', fields: [] })
-      }
+    app.post(`/hooks/${handler.route}/sync`, { config: { hook }, preHandler: authorize }, async (request, reply) => {
       const end = duration.startTimer()
       const result = handleSync(handler, request.body, { config, now: now().toISOString().replace(/\.\d{3}Z$/, 'Z') })
       const parent = (request.body as { parent?: { metadata?: { namespace?: unknown; name?: unknown } } } | null)?.parent
@@ -148,15 +151,7 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     const customize = handler.customize
     if (!customize) continue
     const hook = `${handler.route}/customize`
-    app.post(`/hooks/${hook}`, { config: { hook } }, async (request, reply) => {
-      if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
-        requests.inc({ hook, outcome: 'unauthorized' })
-        errors.inc({ hook, code: '401' })
-        return reply
-          .code(401)
-          .header('www-authenticate', 'Bearer')
-          .send({ error: 'Unauthorized', message: 'a valid Authorization: Bearer token is required', fields: [] })
-      }
+    app.post(`/hooks/${hook}`, { config: { hook }, preHandler: authorize }, async (request, reply) => {
       const end = duration.startTimer()
       try {
         const result = customize(request.body)

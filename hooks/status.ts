@@ -3,7 +3,8 @@
  * status. A condition keeps its lastTransitionTime unless its status flips; a flip is stamped
  * with the `now` the route passes in (the only clock read, at the edge).
  */
-import type { KubeObject } from './metacontroller.js'
+import { selectorString } from './labels.js'
+import { observedByName, type KubeObject } from './metacontroller.js'
 
 export interface Condition {
   type: string
@@ -109,4 +110,34 @@ export function computeWorkloadConditions(
         }
       : { type: 'Degraded', status: 'False', reason: done ? 'AsExpected' : 'RolloutInProgress', message: done ? 'all replicas ready' : 'rollout in progress' }
   return [ready, progressing, degraded]
+}
+
+/**
+ * The status every kind shares, from its observed StatefulSet: replica counts, the pod
+ * selector string (scale subresource) and the conditions. Kinds add their own fields.
+ */
+export function computeWorkloadStatus(input: {
+  parent: KubeObject & { status?: Record<string, unknown> }
+  children: Parameters<typeof observedByName>[0]
+  workload: string
+  desired: number
+  selector: Record<string, string>
+  noun: string
+  now: string
+}): Record<string, unknown> {
+  const counts = readReplicaCounts(observedByName(input.children, 'apps/v1', 'StatefulSet').get(input.workload))
+  const previous = input.parent.status?.conditions
+  return {
+    replicas: counts.replicas,
+    readyReplicas: counts.readyReplicas,
+    updatedReplicas: counts.updatedReplicas,
+    availableReplicas: counts.availableReplicas,
+    selector: selectorString(input.selector),
+    conditions: mergeConditions(
+      previous,
+      computeWorkloadConditions(input.desired, counts, input.noun, previous),
+      input.now,
+      input.parent.metadata.generation,
+    ),
+  }
 }

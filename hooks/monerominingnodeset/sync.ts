@@ -1,7 +1,7 @@
-import { commonLabels, selectorLabels, selectorString, type SetIdentity } from '../labels.js'
-import { observedByName, type KubeObject, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import { commonLabels, selectorLabels, type SetIdentity } from '../labels.js'
+import { type KubeObject, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
 import { workloadName } from '../names.js'
-import { computeWorkloadConditions, mergeConditions, readReplicaCounts } from '../status.js'
+import { computeWorkloadStatus } from '../status.js'
 import type { SyncContext } from '../sync-context.js'
 import { poolInUse } from './args.js'
 import { buildMinerDisruptionBudget, buildMinerService, buildMinerStatefulSet, type MinerSetInput } from './children.js'
@@ -28,22 +28,10 @@ export function syncMoneroMiningNodeSet(request: SyncRequest<MoneroMiningNodeSet
   const service = buildMinerService(input)
   const children = [buildMinerStatefulSet(input), service, buildMinerDisruptionBudget(input)] as KubeObject[]
 
-  const counts = readReplicaCounts(observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
-  const previous = parent.status?.conditions
   const pool = poolInUse(spec)
   return {
     status: {
-      replicas: counts.replicas,
-      readyReplicas: counts.readyReplicas,
-      updatedReplicas: counts.updatedReplicas,
-      availableReplicas: counts.availableReplicas,
-      selector: selectorString(selector),
-      conditions: mergeConditions(
-        previous,
-        computeWorkloadConditions(spec.replicas, counts, 'miner', previous),
-        ctx.now,
-        parent.metadata.generation,
-      ),
+      ...computeWorkloadStatus({ parent, children: request.children, workload, desired: spec.replicas, selector, noun: 'miner', now: ctx.now }),
       ...(pool !== undefined ? { pool } : {}),
     },
     children,

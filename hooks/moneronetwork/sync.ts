@@ -1,12 +1,12 @@
 import type { MoneroNetworkSpec } from '../api/types.js'
-import { commonLabels, selectorString, type SetIdentity } from '../labels.js'
-import { observedByName, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import { commonLabels, type SetIdentity } from '../labels.js'
+import { type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
 import { nettypeOf } from '../moneronodeset/sync.js'
 import { podName, workloadName } from '../names.js'
 import { buildNodeFeatures } from '../nodes/features.js'
 import { buildNodeSetChildren } from '../nodes/node-set.js'
 import { monerodPorts } from '../nodes/ports.js'
-import { computeWorkloadConditions, mergeConditions, readReplicaCounts } from '../status.js'
+import { computeWorkloadStatus } from '../status.js'
 import type { SyncContext } from '../sync-context.js'
 import { buildPeeringExtras } from './peers.js'
 
@@ -54,23 +54,18 @@ export function syncMoneroNetwork(request: SyncRequest<MoneroNetworkSpec>, ctx: 
     ],
   })
 
-  const counts = readReplicaCounts(observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
-  const previous = parent.status?.conditions
   const peers: string[] = []
   if (replicas <= MAX_LISTED_PEERS) {
     for (let i = 0; i < replicas; i++) peers.push(`${podName(workload, i)}.${namespace}.svc:${ports.p2p}`)
   }
+  const { conditions, ...counts } = computeWorkloadStatus({ parent, children: request.children, workload, desired: replicas, selector, noun: 'peer', now: ctx.now })
   return {
     status: {
-      replicas: counts.replicas,
-      readyReplicas: counts.readyReplicas,
-      updatedReplicas: counts.updatedReplicas,
-      availableReplicas: counts.availableReplicas,
-      selector: selectorString(selector),
+      ...counts,
       nettype,
       peerCount: replicas,
       ...(replicas <= MAX_LISTED_PEERS ? { peers } : {}),
-      conditions: mergeConditions(previous, computeWorkloadConditions(replicas, counts, 'peer', previous), ctx.now, parent.metadata.generation),
+      conditions,
       ...(features.hiddenServices ? { hiddenServices: features.hiddenServices } : {}),
     },
     children,

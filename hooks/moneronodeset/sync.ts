@@ -1,11 +1,11 @@
 import type { MoneroNodeSetSpec } from '../api/types.js'
-import { selectorString, type SetIdentity } from '../labels.js'
-import { observedByName, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import { type SetIdentity } from '../labels.js'
+import { type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
 import { workloadName } from '../names.js'
 import { ArgumentError, detectNetType } from '../nodes/monerod-args.js'
 import { SpecError } from '../nodes/monerod-container.js'
 import { buildNodeSetChildren } from '../nodes/node-set.js'
-import { computeWorkloadConditions, mergeConditions, readReplicaCounts } from '../status.js'
+import { computeWorkloadStatus } from '../status.js'
 import type { SyncContext } from '../sync-context.js'
 import { buildNodeFeatures } from '../nodes/features.js'
 
@@ -43,21 +43,9 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
     extras: features.extras,
   })
 
-  const counts = readReplicaCounts(observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
-  const previous = parent.status?.conditions
   return {
     status: {
-      replicas: counts.replicas,
-      readyReplicas: counts.readyReplicas,
-      updatedReplicas: counts.updatedReplicas,
-      availableReplicas: counts.availableReplicas,
-      selector: selectorString(selector),
-      conditions: mergeConditions(
-        previous,
-        computeWorkloadConditions(spec.replicas, counts, 'node', previous),
-        ctx.now,
-        parent.metadata.generation,
-      ),
+      ...computeWorkloadStatus({ parent, children: request.children, workload, desired: spec.replicas, selector, noun: 'node', now: ctx.now }),
       ...(features.hiddenServices ? { hiddenServices: features.hiddenServices } : {}),
     },
     children,
