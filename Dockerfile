@@ -58,4 +58,6 @@ ENV NODE_ENV=production \
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["node"]
-CMD ["dist/hooks/main.js"]
+# A 4 MiB young generation keeps the resident set near 100 MiB under Metacontroller's load
+# (measured: e2e/bench/RESULTS.md) at no cost in throughput.
+CMD ["--max-semi-space-size=4", "dist/hooks/main.js"]
