@@ -291,7 +291,7 @@ if (!bin) {
   })
 }
 
-t.test('controllers.podMonitors adds podmonitors to the node kinds only', async (t) => {
+t.test('controllers.podMonitors adds podmonitors to every controller', async (t) => {
   const bin = findHelm()
   if (!bin) {
     if (process.env.CI) t.fail(HELM_MISSING)
@@ -302,9 +302,8 @@ t.test('controllers.podMonitors adds podmonitors to the node kinds only', async 
     ((objects.find((o) => o.kind === 'CompositeController' && (o as any).spec.parentResource.resource === plural) as any).spec.childResources as { resource: string }[]).map((c) => c.resource)
   const on = renderChart(bin, ['--set', 'controllers.podMonitors=true'])
   const off = renderChart(bin)
-  for (const plural of ['moneronodesets', 'moneronetworks']) {
+  for (const plural of ['moneronodesets', 'moneronetworks', 'monerominingnodesets']) {
     t.ok(children(on, plural).includes('podmonitors'), `${plural}: podmonitors when enabled`)
     t.notOk(children(off, plural).includes('podmonitors'), `${plural}: not by default`)
   }
-  t.notOk(children(on, 'monerominingnodesets').includes('podmonitors'), 'miners never emit PodMonitors')
 })

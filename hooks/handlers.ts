@@ -74,6 +74,7 @@ export const HANDLERS: readonly KindHandler[] = [
     route: 'monerominingnodeset',
     plural: 'monerominingnodesets',
     childResources: [STATEFULSET, SERVICE, PDB],
+    optionalChildResources: [PODMONITOR],
     sync: syncMoneroMiningNodeSet as KindHandler['sync'],
   },
 ]

@@ -7,6 +7,7 @@ import {
   envList,
   hardAntiAffinityField,
   imageField,
+  podMonitorSchema,
   podSecurityField,
   pullPolicy,
   replicasField,
@@ -177,7 +178,14 @@ const specProperties: Record<string, Schema> = {
     properties: {
       enabled: { type: 'boolean', description: 'Run the exporter sidecar.', default: true },
       port: port('the exporter', DEFAULT_METRICS_PORT),
+      podMonitor: podMonitorSchema,
     },
+    'x-kubernetes-validations': [
+      {
+        rule: '!has(self.podMonitor) || !has(self.podMonitor.enabled) || !self.podMonitor.enabled || !has(self.enabled) || self.enabled',
+        message: 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)',
+      },
+    ],
   },
   msr: {
     type: 'object',

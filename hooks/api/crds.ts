@@ -8,6 +8,7 @@ import {
   envList,
   hardAntiAffinityField,
   imageField,
+  podMonitorSchema,
   podSecurityField,
   pullPolicy,
   quantity,
@@ -194,20 +195,7 @@ const metricsSchema: Schema = {
       description:
         'What a Ready pod means. rpc: monerod answers RPC. synchronized: monerod also reports itself synchronized (a syncing node stays out of the Services).',
     },
-    podMonitor: {
-      type: 'object',
-      description:
-        'A Prometheus Operator PodMonitor for the set. Needs the PodMonitor CRD and podmonitors in the CompositeController\'s child resources (see the README).',
-      properties: {
-        enabled: { type: 'boolean', default: false, description: 'Create the PodMonitor.' },
-        interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', description: 'Scrape interval, e.g. 30s.' },
-        labels: {
-          type: 'object',
-          description: 'Labels on the PodMonitor (e.g. the one your Prometheus selects monitors by).',
-          additionalProperties: { type: 'string' },
-        },
-      },
-    },
+    podMonitor: podMonitorSchema,
   },
   'x-kubernetes-validations': [
     {

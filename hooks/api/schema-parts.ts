@@ -215,3 +215,19 @@ export const workloadStatusProperties: Record<string, Schema> = {
   selector: { type: 'string', description: 'Label selector of the pods, as a string (for the scale subresource and HPAs).' },
   conditions: conditionsField,
 }
+
+/** A Prometheus Operator PodMonitor for a set (node kinds and miners). */
+export const podMonitorSchema: Schema = {
+  type: 'object',
+  description:
+    'A Prometheus Operator PodMonitor for the set. Needs the PodMonitor CRD and podmonitors in the CompositeController\'s child resources (see the README).',
+  properties: {
+    enabled: { type: 'boolean', default: false, description: 'Create the PodMonitor.' },
+    interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', description: 'Scrape interval, e.g. 30s.' },
+    labels: {
+      type: 'object',
+      description: 'Labels on the PodMonitor (e.g. the one your Prometheus selects monitors by).',
+      additionalProperties: { type: 'string' },
+    },
+  },
+}

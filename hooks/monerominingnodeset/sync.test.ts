@@ -240,3 +240,12 @@ function diffPaths(a: unknown, b: unknown, path = ''): string[] {
   }
   return [path]
 }
+
+t.test('metrics.podMonitor: a PodMonitor scraping the exporter of every miner', async (t) => {
+  const r = syncOk(parentWith({ replicas: 2, xmrig: { args: ['-o', 'p:1', '-u', 'w'] }, metrics: { podMonitor: { enabled: true, interval: '30s' } } }))
+  const pm = r.children.find((c) => c.kind === 'PodMonitor') as unknown as { spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: unknown[] } }
+  t.ok(pm, 'PodMonitor emitted')
+  t.same(pm.spec.podMetricsEndpoints, [{ port: 'metrics', path: '/metrics', interval: '30s' }])
+  t.equal(pm.spec.selector.matchLabels['app.kubernetes.io/name'], 'xmrig')
+  t.notOk(syncOk(parentWith({ replicas: 2, xmrig: { args: ['-o', 'p:1', '-u', 'w'] } })).children.some((c) => c.kind === 'PodMonitor'), 'none unless asked')
+})

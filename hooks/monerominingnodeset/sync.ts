@@ -2,6 +2,7 @@ import { commonLabels, selectorLabels, type SetIdentity } from '../labels.js'
 import { type KubeObject, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
 import { workloadName } from '../names.js'
 import { computeWorkloadStatus } from '../status.js'
+import { buildPodMonitor } from '../nodes/metrics.js'
 import type { SyncContext } from '../sync-context.js'
 import { poolInUse } from './args.js'
 import { buildMinerDisruptionBudget, buildMinerService, buildMinerStatefulSet, type MinerSetInput } from './children.js'
@@ -27,6 +28,9 @@ export function syncMoneroMiningNodeSet(request: SyncRequest<MoneroMiningNodeSet
   }
   const service = buildMinerService(input)
   const children = [buildMinerStatefulSet(input), service, buildMinerDisruptionBudget(input)] as KubeObject[]
+  if (spec.metrics.enabled && spec.metrics.podMonitor?.enabled) {
+    children.push(buildPodMonitor({ metrics: spec.metrics, namespace: input.namespace, workload, identity }))
+  }
 
   const pool = poolInUse(spec)
   return {

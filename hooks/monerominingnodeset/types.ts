@@ -41,7 +41,7 @@ export interface MoneroMiningNodeSetSpec extends SchedulingSpec {
   donateLevel?: number
   hugePages: { enabled: boolean; pages?: number }
   api: { enabled: boolean; port: number; accessTokenSecretRef?: SecretKeyRef }
-  metrics: { enabled: boolean; port: number }
+  metrics: { enabled: boolean; port: number; podMonitor?: { enabled: boolean; interval?: string; labels?: Record<string, string> } }
   msr: { enabled: boolean }
   podSecurity: PodSecuritySpec
 }

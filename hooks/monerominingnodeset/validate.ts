@@ -116,6 +116,9 @@ export function definedVars(spec: MoneroMiningNodeSetSpec): Set<string> {
 export function checkMiningSpec(spec: MoneroMiningNodeSetSpec): void {
   for (const r of SPEC_RULES) if (!r.holds(spec)) throw new SpecError(r.field, r.message)
   checkEnv(spec.xmrig.env, 'spec.xmrig.env')
+  if (spec.metrics.podMonitor?.enabled && !spec.metrics.enabled) {
+    throw new SpecError('spec.metrics.podMonitor', 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)')
+  }
   checkPodLabels(spec.podLabels, 'spec.podLabels')
   for (const e of spec.xmrig.env ?? []) {
     if ((RESERVED_ENV as readonly string[]).includes(e.name)) throw new SpecError('spec.xmrig.env', ENV_RULE.message)

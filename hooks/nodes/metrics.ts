@@ -63,9 +63,9 @@ export function buildMetricsExtras(input: {
   }
 }
 
-/** A Prometheus Operator PodMonitor scraping the exporter of every pod of the set. */
+/** A Prometheus Operator PodMonitor scraping the exporter of every pod of a set (nodes or miners). */
 export function buildPodMonitor(input: {
-  metrics: MetricsSpec
+  metrics: Pick<MetricsSpec, 'podMonitor'>
   namespace: string
   workload: string
   identity: SetIdentity
