@@ -25,10 +25,10 @@
  * Needs tor and i2pd (Debian packages). Missing: skipped, unless CI=true (then a failure).
  */
 import t from 'tap'
+import { freePort } from '../../hooks/monerod/regtest.js'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { get } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -72,17 +72,6 @@ function sync(p: KubeObject, observed: KubeObject[] = []): SyncResponse {
 
 const dataOf = (r: SyncResponse, kind: string) => (r.children.find((c) => c.kind === kind) as KubeObject & { data: Record<string, string> }).data
 const statusOf = (r: SyncResponse) => r.status.hiddenServices as HiddenServiceStatus[]
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 interface Running {
   child: ChildProcess

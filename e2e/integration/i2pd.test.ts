@@ -8,10 +8,10 @@
  * a closed loopback port.
  */
 import t from 'tap';
+import { freePort } from '../../hooks/monerod/regtest.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,17 +29,6 @@ const SECRET = Buffer.from('integration-test installation secret, not for produc
 /** The part of a tap Test these helpers need. */
 interface HasTeardown {
   teardown(fn: () => unknown): void;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 interface RunningI2pd {

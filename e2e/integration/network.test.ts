@@ -29,8 +29,8 @@ import type { KubeObject } from '../../hooks/metacontroller.js'
 const MEMBERS = 6
 
 if (!monerodVersion()) {
-  if (process.env.CI) t.fail('monerod is not installed (apt-get install -y monero); CI must install it')
-  else t.plan(0, 'skipped: monerod is not installed (apt-get install -y monero)')
+  if (process.env.CI === 'true') t.fail('monerod is not installed (apt-get install -y monero); CI must install it')
+  else t.plan(0, 'skipped: monerod is not installed (apt-get install -y monero); set CI=true to make this a failure')
 } else {
   void run()
 }

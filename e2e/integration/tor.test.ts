@@ -7,9 +7,9 @@
  * CI=true, where a missing daemon is a failure.
  */
 import t from 'tap';
+import { freePort } from '../../hooks/monerod/regtest.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,17 +30,6 @@ const skip = torMissing && process.env['CI'] !== 'true' ? `${TOR} not found (apt
 if (torMissing && process.env['CI'] === 'true') t.fail(`${TOR} not found but CI=true: the tor integration tests must run`);
 
 const SECRET = Buffer.from('integration-test installation secret, not for production');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The part of a tap Test these helpers need. */
 interface HasTeardown {
