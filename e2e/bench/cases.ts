@@ -31,10 +31,14 @@ export interface CaseSpec {
   readonly specPatch?: Record<string, unknown>
   /** Feature name for the "not available" message. */
   readonly feature?: string
+  /** Send the first sync of a new object (no observed children) instead of a resync. */
+  readonly firstSync?: boolean
 }
 
 export const CASES: readonly CaseSpec[] = [
   { name: 'MoneroNodeSet(3)', kind: 'MoneroNodeSet', example: 'moneronodeset.yaml', replicas: 3 },
+  // The same parent without observed children: shows how much of the cost is the body.
+  { name: 'MoneroNodeSet(3), first sync', kind: 'MoneroNodeSet', example: 'moneronodeset.yaml', replicas: 3, firstSync: true },
   { name: 'MoneroNetwork(20)', kind: 'MoneroNetwork', example: 'moneronetwork-regtest.yaml', replicas: 20 },
   { name: 'MoneroNetwork(1000)', kind: 'MoneroNetwork', example: 'moneronetwork-regtest.yaml', replicas: 1000 },
   { name: 'MoneroMiningNodeSet(10)', kind: 'MoneroMiningNodeSet', example: 'monerominingnodeset.yaml', replicas: 10 },
@@ -139,8 +143,10 @@ export function prepareCase(spec: CaseSpec, config: HookConfig = BENCH_CONFIG): 
     if (spec.feature) return { spec, available: false, reason: `${spec.feature} rejected: ${first.message}` }
     throw new Error(`${spec.name}: the example does not sync: ${first.message}`)
   }
-  const observed = first.children.map((c, i) => asObserved(c, parent, i))
-  const body = syncRequest({ ...parent, status: first.status }, observed, 'v2', [...handler.childResources])
+  const observed = spec.firstSync ? [] : first.children.map((c, i) => asObserved(c, parent, i))
+  const body = spec.firstSync
+    ? syncRequest(parent, [], 'v2', [...handler.childResources])
+    : syncRequest({ ...parent, status: first.status }, observed, 'v2', [...handler.childResources])
   const second = handleSync(handler, JSON.parse(JSON.stringify(body)), ctx)
   if (isHookError(second)) throw new Error(`${spec.name}: the resync was rejected: ${second.message}`)
   const before = first.children.map(childKey).sort().join(',')

@@ -54,7 +54,7 @@ interface SyncOnlyRow {
 interface Target {
   target: string
   value: string
-  result: 'PASS' | 'FAIL' | 'SKIP'
+  result: 'PASS' | 'FAIL' | 'SKIP' | 'INFO'
 }
 
 // ---------------------------------------------------------------- start-up time
@@ -279,6 +279,20 @@ async function main(): Promise<void> {
       ? { target: 'MoneroNodeSet(3) req/s at c=50 >= 50% of the empty route', value: `${round(nodeSet50.ratioToEmpty * 100)}%`, result: nodeSet50.ratioToEmpty >= 0.5 ? 'PASS' : 'FAIL' }
       : { target: 'MoneroNodeSet(3) req/s at c=50 >= 50% of the empty route', value: 'not measured (c=50 not in BENCH_CONNECTIONS)', result: 'SKIP' },
   )
+  // Context for the target above: the same hook on a first sync (no observed children in the
+  // body) and against the empty route fed the same resync body.
+  const first50 = rows.find((r) => r.case === 'MoneroNodeSet(3), first sync' && r.connections === 50)
+  const sameBody50 = rows.find((r) => r.case === 'empty route, NodeSet(3) request body' && r.connections === 50)
+  if (first50?.ratioToEmpty != null) {
+    targets.push({ target: '(context) MoneroNodeSet(3) first sync at c=50 vs the empty route', value: `${round(first50.ratioToEmpty * 100)}%`, result: 'INFO' })
+  }
+  if (nodeSet50?.ratioToEmpty != null && sameBody50?.ratioToEmpty) {
+    targets.push({
+      target: '(context) MoneroNodeSet(3) resync at c=50 vs the empty route fed the same body',
+      value: `${round((nodeSet50.ratioToEmpty / sameBody50.ratioToEmpty) * 100)}%`,
+      result: 'INFO',
+    })
+  }
   const n1000 = microRows.find((m) => m.case === 'MoneroNetwork(1000)')
   const n100 = microRows.find((m) => m.case === 'MoneroNetwork(100)')
   if (n1000 && n100) {
