@@ -10,19 +10,18 @@
  * unless CI=true, where a missing daemon is a failure. Scrape times are printed as comments.
  */
 import t, { type Test } from 'tap';
+import { requireDaemons } from './daemons.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { runExporterCommand } from '../../hooks/exporter/command.js';
-import { DONATION_ADDRESS, MONEROD_BIN, freePort, monerodVersion, startRegtestMonerod } from '../../hooks/monerod/regtest.js';
+import { DONATION_ADDRESS, MONEROD_BIN, freePort, startRegtestMonerod } from '../../hooks/monerod/regtest.js';
 
 process.env.LOG_LEVEL = 'silent';
 
-const version = monerodVersion();
-const skip = version === undefined && process.env.CI !== 'true' ? `${MONEROD_BIN} not found (apt-get install monero); set CI=true to make this a failure` : false;
-if (version === undefined && process.env.CI === 'true') t.fail(`${MONEROD_BIN} not found but CI=true: the exporter integration tests must run`);
+const skip = requireDaemons('the exporter integration tests', [{ bin: MONEROD_BIN, pkg: 'monero' }]);
 
 const TIMEOUT_MS = 2000;
 

@@ -8,8 +8,9 @@
  * a closed loopback port.
  */
 import t from 'tap';
+import { requireDaemons, TEST_KEY_SEED, type HasTeardown } from './daemons.js';
 import { freePort } from '../../hooks/monerod/regtest.js';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -20,16 +21,8 @@ import { anonymityScope, deriveSeed, Purpose } from '../../hooks/anonymity/deriv
 import { buildI2pKeysFile, CryptoKeyType, parseI2pKeysFile, SigningKeyType } from '../../hooks/anonymity/i2p-keys.js';
 
 const I2PD = process.env['I2PD_BIN'] ?? 'i2pd';
-const i2pdMissing = spawnSync(I2PD, ['--version'], { encoding: 'utf8' }).error !== undefined;
-const skip = i2pdMissing && process.env['CI'] !== 'true' ? `${I2PD} not found (apt-get install i2pd); set CI=true to make this a failure` : false;
-if (i2pdMissing && process.env['CI'] === 'true') t.fail(`${I2PD} not found but CI=true: the i2pd integration tests must run`);
-
-const SECRET = Buffer.from('integration-test installation secret, not for production');
-
-/** The part of a tap Test these helpers need. */
-interface HasTeardown {
-  teardown(fn: () => unknown): void;
-}
+const skip = requireDaemons('the i2pd integration tests', [{ bin: I2PD, pkg: 'i2pd' }]);
+const SECRET = TEST_KEY_SEED;
 
 interface RunningI2pd {
   child: ChildProcess;

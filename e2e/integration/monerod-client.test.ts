@@ -6,16 +6,15 @@
  * unless CI=true, where a missing daemon is a failure.
  */
 import t from 'tap';
+import { requireDaemons } from './daemons.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { MonerodClient, MonerodHttpError, MonerodRpcError } from '../../hooks/monerod/client.js';
-import { DONATION_ADDRESS, MONEROD_BIN, monerodVersion, startRegtestMonerod } from '../../hooks/monerod/regtest.js';
+import { DONATION_ADDRESS, MONEROD_BIN, startRegtestMonerod } from '../../hooks/monerod/regtest.js';
 
-const version = monerodVersion();
-const skip = version === undefined && process.env.CI !== 'true' ? `${MONEROD_BIN} not found (apt-get install monero); set CI=true to make this a failure` : false;
-if (version === undefined && process.env.CI === 'true') t.fail(`${MONEROD_BIN} not found but CI=true: the monerod integration tests must run`);
+const skip = requireDaemons('the monerod integration tests', [{ bin: MONEROD_BIN, pkg: 'monero' }]);
 
 t.test('client against regtest monerod', { skip, timeout: 180_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'monerod-client-it-'));
@@ -23,7 +22,7 @@ t.test('client against regtest monerod', { skip, timeout: 180_000 }, async (t) =
   const node = await startRegtestMonerod({ dataDir: join(dir, 'chain') });
   t.teardown(() => node.stop());
   const rpc = node.client;
-  t.comment(`${version} on ${node.url}`);
+  t.comment(`monerod ${(await rpc.getInfo()).version} on ${node.url}`);
 
   const info = await rpc.getInfo();
   t.match(info, { status: 'OK', nettype: 'fakechain', offline: true, synchronized: true, height: 1, restricted: false });

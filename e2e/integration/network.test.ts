@@ -13,6 +13,7 @@
  *     (what the member's Service name resolves to in a cluster).
  */
 import t from 'tap'
+import { requireDaemons } from './daemons.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,19 +22,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node'
 import { DEFAULT_CONFIG } from '../../hooks/config.js'
 import { MonerodClient } from '../../hooks/monerod/client.js'
-import { DONATION_ADDRESS, freePort, monerodVersion } from '../../hooks/monerod/regtest.js'
+import { DONATION_ADDRESS, freePort, MONEROD_BIN } from '../../hooks/monerod/regtest.js'
 import { combineConfigs } from '../../hooks/nodes/init-node.js'
 import { renderResource } from '../../hooks/render.js'
 import type { KubeObject } from '../../hooks/metacontroller.js'
 
 const MEMBERS = 6
 
-if (!monerodVersion()) {
-  if (process.env.CI === 'true') t.fail('monerod is not installed (apt-get install -y monero); CI must install it')
-  else t.plan(0, 'skipped: monerod is not installed (apt-get install -y monero); set CI=true to make this a failure')
-} else {
-  void run()
-}
+const skip = requireDaemons('the network integration test', [{ bin: MONEROD_BIN, pkg: 'monero' }])
+if (skip) t.plan(0, `skipped: ${skip}`)
+else void run()
 
 interface Member {
   index: number

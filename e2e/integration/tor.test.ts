@@ -7,6 +7,7 @@
  * CI=true, where a missing daemon is a failure.
  */
 import t from 'tap';
+import { requireDaemons, TEST_KEY_SEED, type HasTeardown } from './daemons.js';
 import { freePort } from '../../hooks/monerod/regtest.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -25,16 +26,8 @@ import {
 } from '../../hooks/anonymity/tor-keys.js';
 
 const TOR = process.env['TOR_BIN'] ?? 'tor';
-const torMissing = spawnSync(TOR, ['--version'], { encoding: 'utf8' }).error !== undefined;
-const skip = torMissing && process.env['CI'] !== 'true' ? `${TOR} not found (apt-get install tor); set CI=true to make this a failure` : false;
-if (torMissing && process.env['CI'] === 'true') t.fail(`${TOR} not found but CI=true: the tor integration tests must run`);
-
-const SECRET = Buffer.from('integration-test installation secret, not for production');
-
-/** The part of a tap Test these helpers need. */
-interface HasTeardown {
-  teardown(fn: () => unknown): void;
-}
+const skip = requireDaemons('the tor integration tests', [{ bin: TOR, pkg: 'tor' }]);
+const SECRET = TEST_KEY_SEED;
 
 interface RunningTor {
   child: ChildProcess;
