@@ -5,7 +5,7 @@
 // workload's pods, Services select pods, every child carries the parent's selector labels
 // (Metacontroller refuses children that do not).
 import t from 'tap'
-import { findHandler, handleSync, isHookError } from '../../hooks/handlers.js'
+import { handleSync, isHookError } from '../../hooks/handlers.js'
 import { LABEL_POD_NAME } from '../../hooks/labels.js'
 import type { KubeObject, SyncResponse } from '../../hooks/metacontroller.js'
 import { renderResource } from '../../hooks/render.js'
@@ -26,6 +26,7 @@ import {
   pathOf,
   selects,
   variant,
+  handlerForServedKind,
 } from './kube.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -110,15 +111,8 @@ if (binariesAvailable(t)) {
     for (const { label, parent: written } of parents()) {
       const ns = `children-${index++}`
       await t.test(label, async (t) => {
-        const handler = findHandler(written.kind)
-        if (!handler) {
-          t.plan(0, `no ${written.kind} handler in hooks/handlers.ts yet`)
-          return
-        }
-        if (!served.has(written.kind)) {
-          t.plan(0, `the ${written.kind} CRD was refused (see the failure above)`)
-          return
-        }
+        const handler = handlerForServedKind(t, written.kind, served)
+        if (!handler) return
         await ensureNamespace(kc, ns)
 
         // The parent as the apiserver stores it (defaults applied), as Metacontroller sends it.

@@ -3,6 +3,7 @@
  * the apiserver's own error text (create with dry run / strict field validation, table form),
  * discovery of resource paths, our examples, and the hook context the tests render with.
  */
+import { findHandler, type KindHandler } from '../../hooks/handlers.js'
 import { readFileSync, readdirSync } from 'node:fs'
 import { request, type RequestOptions } from 'node:https'
 import { join } from 'node:path'
@@ -200,4 +201,26 @@ export async function installOurCrds(t: { fail(message: string): unknown }, kc: 
     }
   }
   return kinds
+}
+
+/**
+ * The hook serving a parent's kind, when its CRD was installed: a missing handler is a failure
+ * (every kind in crds/ must be served); a refused CRD was already reported, so the subtest
+ * is planned empty.
+ */
+export function handlerForServedKind(
+  t: { fail(message: string): unknown; plan(n: number, comment?: string): unknown },
+  kind: string,
+  served: Set<string>,
+): KindHandler | undefined {
+  const handler = findHandler(kind)
+  if (!handler) {
+    t.fail(`no ${kind} handler in hooks/handlers.ts`)
+    return undefined
+  }
+  if (!served.has(kind)) {
+    t.plan(0, `the ${kind} CRD was refused (see the failure above)`)
+    return undefined
+  }
+  return handler
 }

@@ -3,11 +3,11 @@
 // scale subresource works as `kubectl scale` uses it, and `kubectl get` (the Table form)
 // shows sensible printer-column values.
 import t from 'tap'
-import { findHandler, handleSync, isHookError } from '../../hooks/handlers.js'
+import { handleSync, isHookError } from '../../hooks/handlers.js'
 import type { KubeObject, SyncResponse } from '../../hooks/metacontroller.js'
 import { syncRequest } from '../../hooks/testing/requests.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
-import { call, createObject, installOurCrds, ensureNamespace, exampleObjects, HOOK_CTX, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
+import { call, createObject, handlerForServedKind, installOurCrds, ensureNamespace, exampleObjects, HOOK_CTX, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -24,15 +24,8 @@ if (binariesAvailable(t)) {
     for (const { file, object: written } of examples) {
       const ns = `status-${index++}`
       await t.test(`${file} (${written.kind}/${written.metadata.name})`, async (t) => {
-        const handler = findHandler(written.kind)
-        if (!handler) {
-          t.plan(0, `no ${written.kind} handler in hooks/handlers.ts yet`)
-          return
-        }
-        if (!served.has(written.kind)) {
-          t.plan(0, `the ${written.kind} CRD was refused (see the failure above)`)
-          return
-        }
+        const handler = handlerForServedKind(t, written.kind, served)
+        if (!handler) return
         await ensureNamespace(kc, ns)
         const created = await createObject(kc, written, ns)
         if (!t.equal(created.status, 201, `parent created${created.status === 201 ? '' : `: ${messageOf(created)}`}`)) return
