@@ -48,7 +48,6 @@ export const CONFIGMAP: ChildResource = { apiVersion: 'v1', resource: 'configmap
 export const SECRET: ChildResource = { apiVersion: 'v1', resource: 'secrets', kind: 'Secret' }
 /** Prometheus Operator; optional: controllers list it only where its CRDs are installed. */
 export const PODMONITOR: ChildResource = { apiVersion: 'monitoring.coreos.com/v1', resource: 'podmonitors', kind: 'PodMonitor' }
-export const DEPLOYMENT: ChildResource = { apiVersion: 'apps/v1', resource: 'deployments', kind: 'Deployment' }
 
 export const HANDLERS: readonly KindHandler[] = [
   {

@@ -5,10 +5,8 @@ export const LABEL_INSTANCE = 'app.kubernetes.io/instance'
 export const LABEL_COMPONENT = 'app.kubernetes.io/component'
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of'
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by'
-export const LABEL_VERSION = 'app.kubernetes.io/version'
-/** The pod's replica index, for per-replica Services and Secrets. */
+/** Set by the StatefulSet controller on each pod: what a per-member Service selects. */
 export const LABEL_POD_NAME = 'statefulset.kubernetes.io/pod-name'
-export const LABEL_REPLICA = 'utxo.com.br/replica'
 
 export const MANAGED_BY = 'monero-operator'
 

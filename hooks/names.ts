@@ -47,8 +47,3 @@ export function hiddenServicesSecretName(workload: string): string {
 
 /** Name of the data volume claim template; PVCs are `<this>-<pod>`. */
 export const DATA_VOLUME = 'data'
-
-/** PVC that holds a pod's chain data, as the StatefulSet controller names it. */
-export function dataClaimName(workload: string, index: number): string {
-  return `${DATA_VOLUME}-${podName(workload, index)}`
-}
