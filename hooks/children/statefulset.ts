@@ -3,7 +3,8 @@ import type { V1PersistentVolumeClaim, V1PodTemplateSpec, V1StatefulSet } from '
 /**
  * A StatefulSet with the settings every Monero set shares: pods managed in parallel (peers
  * are independent; a 1000-peer network must not start one pod at a time), rolling updates
- * one pod at a time, and volume claims kept or deleted as the retention policy says.
+ * one pod at a time (highest ordinal first, each waiting for the previous to be Ready), and
+ * volume claims kept or deleted as the retention policy says.
  */
 export function buildStatefulSet(input: {
   name: string
@@ -13,8 +14,11 @@ export function buildStatefulSet(input: {
   replicas: number
   serviceName: string
   template: V1PodTemplateSpec
-  volumeClaimTemplates: V1PersistentVolumeClaim[]
-  retention: { whenDeleted: 'Retain' | 'Delete'; whenScaled: 'Retain' | 'Delete' }
+  /** Stateless sets (miners) have none. */
+  volumeClaimTemplates?: V1PersistentVolumeClaim[]
+  retention?: { whenDeleted: 'Retain' | 'Delete'; whenScaled: 'Retain' | 'Delete' }
+  /** Pods a rolling update may take down at once (StatefulSet MaxUnavailableStatefulSet feature). */
+  maxUnavailable?: number | string | undefined
 }): V1StatefulSet {
   return {
     apiVersion: 'apps/v1',
@@ -25,11 +29,14 @@ export function buildStatefulSet(input: {
       serviceName: input.serviceName,
       podManagementPolicy: 'Parallel',
       selector: { matchLabels: input.selector },
-      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 0 } },
-      persistentVolumeClaimRetentionPolicy: input.retention,
+      updateStrategy: {
+        type: 'RollingUpdate',
+        rollingUpdate: { partition: 0, ...(input.maxUnavailable !== undefined ? { maxUnavailable: input.maxUnavailable } : {}) },
+      },
+      ...(input.retention ? { persistentVolumeClaimRetentionPolicy: input.retention } : {}),
       revisionHistoryLimit: 10,
       template: input.template,
-      volumeClaimTemplates: input.volumeClaimTemplates,
+      ...(input.volumeClaimTemplates ? { volumeClaimTemplates: input.volumeClaimTemplates } : {}),
     },
   }
 }

@@ -21,6 +21,7 @@ import type {
 import type { Resources } from '../api/types.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
 import { buildHeadlessService } from '../children/service.js'
+import { buildStatefulSet } from '../children/statefulset.js'
 import { buildScheduling } from '../nodes/scheduling.js'
 import { buildContainerSecurityContext, buildPodSecurityContext } from '../nodes/security.js'
 import { apiRuns, buildXmrigArgs } from './args.js'
@@ -166,28 +167,18 @@ export function buildMinerTemplate(input: MinerSetInput): V1PodTemplateSpec {
   }
 }
 
-/** The StatefulSet running every miner of the set. */
+/** The StatefulSet running every miner of the set (stateless: no volume claims). */
 export function buildMinerStatefulSet(input: MinerSetInput): V1StatefulSet {
-  const { spec } = input
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: { name: input.workload, namespace: input.namespace, labels: input.labels },
-    spec: {
-      replicas: spec.replicas,
-      serviceName: input.workload,
-      podManagementPolicy: 'Parallel',
-      selector: { matchLabels: input.selector },
-      // One miner at a time (highest ordinal first), each waiting for the previous to be
-      // Ready; maxUnavailable widens that where the apiserver supports it for StatefulSets.
-      updateStrategy: {
-        type: 'RollingUpdate',
-        rollingUpdate: { partition: 0, ...(spec.maxUnavailable !== undefined ? { maxUnavailable: spec.maxUnavailable } : {}) },
-      },
-      revisionHistoryLimit: 10,
-      template: buildMinerTemplate(input),
-    },
-  }
+  return buildStatefulSet({
+    name: input.workload,
+    namespace: input.namespace,
+    labels: input.labels,
+    selector: input.selector,
+    replicas: input.spec.replicas,
+    serviceName: input.workload,
+    template: buildMinerTemplate(input),
+    maxUnavailable: input.spec.maxUnavailable,
+  })
 }
 
 /**
