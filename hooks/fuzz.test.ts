@@ -7,7 +7,7 @@
  * For every hostile request: the answer is a 200 or a 4xx, never a 5xx, a throw or a hang; a
  * 4xx names its fields and carries no children; a 200 has exactly the v2 response keys and the
  * same child set that the same parent renders with no observed children (observed children
- * never make the hook drop a child).
+ * never make the hook drop a child); the same bytes sent again get the same answer.
  *
  * FUZZ_RUNS (default 2000 per kind) raises the count; FUZZ_SEED replays a run;
  * FUZZ_TIMEOUT_MS (default 10000) is the per-request limit.
@@ -466,6 +466,9 @@ for (const kind of kinds) {
         if ('children' in body) fail('4xx with children', excerpt(res.body))
         return
       }
+      // the same bytes again (a resync): the same answer, byte for byte (the response cache)
+      const again = await post(c.text)
+      if (again.statusCode !== 200 || again.body !== res.body) fail('the same request sent again got a different answer', excerpt(again.body))
       const keys = Object.keys(body).sort()
       if (!keys.includes('children') || !keys.includes('status') || keys.some((k) => !['children', 'status', 'resyncAfterSeconds'].includes(k))) {
         return fail(`200 with keys ${keys.join(',')}`)

@@ -5,12 +5,13 @@
  * Environment: PORT (8080), HOST (0.0.0.0), LOG_LEVEL (info), BODY_LIMIT_BYTES (64 MiB),
  * REQUEST_TIMEOUT_MS (30000), OPERATOR_IMAGE (our image, for sidecars), KEY_SEED_FILE or
  * KEY_SEED (per-installation secret for Tor/I2P key derivation, at least 32 bytes),
- * HOOK_BEARER_TOKEN_FILE (when set, sync hooks require that bearer token).
+ * HOOK_BEARER_TOKEN_FILE (when set, sync hooks require that bearer token),
+ * RESPONSE_CACHE_BYTES (16 MiB; bytes of recent sync answers kept for repeated requests, 0 = off).
  */
 import { readFileSync } from 'node:fs'
 import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
 import { warmUp } from './handlers.js'
-import { buildServer, DEFAULT_BODY_LIMIT } from './server.js'
+import { buildServer, DEFAULT_BODY_LIMIT, DEFAULT_RESPONSE_CACHE_BYTES } from './server.js'
 
 function intFromEnv(name: string, fallback: number): number {
   const raw = process.env[name]
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
     bodyLimit: intFromEnv('BODY_LIMIT_BYTES', DEFAULT_BODY_LIMIT),
     requestTimeout: intFromEnv('REQUEST_TIMEOUT_MS', 30_000),
     bearerToken: bearerTokenFromEnv(),
+    responseCacheBytes: intFromEnv('RESPONSE_CACHE_BYTES', DEFAULT_RESPONSE_CACHE_BYTES),
   })
   warmUp()
   let stopping = false
