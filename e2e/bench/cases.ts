@@ -33,11 +33,18 @@ export interface CaseSpec {
   readonly feature?: string
   /** Send the first sync of a new object (no observed children) instead of a resync. */
   readonly firstSync?: boolean
+  /**
+   * Give every request its own parent resourceVersion (autocannon's `[<id>]`), so that no two
+   * bodies are alike and none is answered from the response cache: the cost of a change.
+   */
+  readonly unique?: boolean
 }
 
 export const CASES: readonly CaseSpec[] = [
   { name: 'MoneroNodeSet(3)', kind: 'MoneroNodeSet', example: 'moneronodeset.yaml', replicas: 3 },
   // The same parent without observed children: shows how much of the cost is the body.
+  // The same resync with every body different: parsed and built every time, no cache hits.
+  { name: 'MoneroNodeSet(3), every request new', kind: 'MoneroNodeSet', example: 'moneronodeset.yaml', replicas: 3, unique: true },
   { name: 'MoneroNodeSet(3), first sync', kind: 'MoneroNodeSet', example: 'moneronodeset.yaml', replicas: 3, firstSync: true },
   { name: 'MoneroNetwork(20)', kind: 'MoneroNetwork', example: 'moneronetwork-regtest.yaml', replicas: 20 },
   { name: 'MoneroNetwork(1000)', kind: 'MoneroNetwork', example: 'moneronetwork-regtest.yaml', replicas: 1000 },
@@ -122,6 +129,9 @@ export function asObserved(child: KubeObject, parent: KubeObject, index: number)
   return out
 }
 
+/** Replaced by the load generator with a fresh id in every request (autocannon idReplacement). */
+export const ID_PLACEHOLDER = '[<id>]'
+
 function childKey(c: KubeObject): string {
   return `${c.kind}.${c.apiVersion}/${c.metadata.name}`
 }
@@ -146,7 +156,12 @@ export function prepareCase(spec: CaseSpec, config: HookConfig = BENCH_CONFIG): 
   const observed = spec.firstSync ? [] : first.children.map((c, i) => asObserved(c, parent, i))
   const body = spec.firstSync
     ? syncRequest(parent, [], 'v2', [...handler.childResources])
-    : syncRequest({ ...parent, status: first.status }, observed, 'v2', [...handler.childResources])
+    : syncRequest(
+        { ...parent, metadata: { ...parent.metadata, ...(spec.unique ? { resourceVersion: ID_PLACEHOLDER } : {}) }, status: first.status },
+        observed,
+        'v2',
+        [...handler.childResources],
+      )
   const second = handleSync(handler, JSON.parse(JSON.stringify(body)), ctx)
   if (isHookError(second)) throw new Error(`${spec.name}: the resync was rejected: ${second.message}`)
   const before = first.children.map(childKey).sort().join(',')

@@ -46,6 +46,8 @@ async function run(req: LoadRequest): Promise<LoadSummary> {
     timeout: 30,
     headers: req.body !== undefined ? { 'content-type': 'application/json' } : {},
     ...(req.body !== undefined ? { body: req.body } : {}),
+    // a body holding '[<id>]' gets a fresh id in every request (cases.ts: unique)
+    idReplacement: req.body?.includes('[<id>]') ?? false,
   })
   const completed = result['1xx'] + result['2xx'] + result['3xx'] + result['4xx'] + result['5xx']
   return {
