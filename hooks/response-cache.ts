@@ -14,15 +14,15 @@
  * stored bodies and answers pass `maxBytes`; an entry bigger than a quarter of that is not kept.
  */
 
-/** What a hit needs besides the bytes: the fields of the one log line per sync. */
+/** A stored answer: the request bytes it answers, the answer, and the fields of its log line. */
 export interface CachedAnswer<M> {
+  readonly body: Buffer
   readonly response: Buffer
   readonly meta: M
 }
 
 interface Entry<M> extends CachedAnswer<M> {
   readonly key: string
-  readonly body: Buffer
   readonly bytes: number
 }
 
@@ -52,23 +52,32 @@ export class ResponseCache<M> {
   }
 
   get(route: string, body: Buffer): CachedAnswer<M> | undefined {
-    if (this.maxBytes <= 0) return undefined
-    const bucket = this.buckets.get(bucketKey(route, body))
-    if (!bucket) return undefined
-    for (const entry of bucket) {
-      if (entry.body.equals(body)) {
-        this.order.delete(entry)
-        this.order.set(entry, true)
-        return entry
-      }
-    }
-    return undefined
+    const entry = this.candidates(route, body.length).find((e) => e.body.equals(body))
+    if (entry) this.touch(entry)
+    return entry
+  }
+
+  /**
+   * The stored answers to bodies of this route and length (at most BUCKET_LIMIT), for a caller
+   * that compares a body while it arrives (hooks/body.ts) and calls touch() on a match.
+   */
+  candidates(route: string, length: number): readonly CachedAnswer<M>[] {
+    if (this.maxBytes <= 0) return []
+    return this.buckets.get(bucketKey(route, length)) ?? []
+  }
+
+  /** Marks an answer as just used (it leaves last). A no-op once it has been evicted. */
+  touch(answer: CachedAnswer<M>): void {
+    const entry = answer as Entry<M>
+    if (!this.order.has(entry)) return
+    this.order.delete(entry)
+    this.order.set(entry, true)
   }
 
   set(route: string, body: Buffer, response: Buffer, meta: M): void {
     const bytes = body.length + response.length + ENTRY_OVERHEAD
     if (bytes > this.maxBytes / 4) return
-    const key = bucketKey(route, body)
+    const key = bucketKey(route, body.length)
     let bucket = this.buckets.get(key)
     if (bucket?.some((e) => e.body.equals(body))) return
     if (bucket && bucket.length >= BUCKET_LIMIT) this.evict(bucket[0] as Entry<M>)
@@ -114,6 +123,6 @@ function own(buf: Buffer): Buffer {
   return copy
 }
 
-function bucketKey(route: string, body: Buffer): string {
-  return `${route}\u0000${body.length}`
+function bucketKey(route: string, length: number): string {
+  return `${route}\u0000${length}`
 }

@@ -3,11 +3,13 @@
  * (main.ts does); tests and the benchmark drive it with inject() or listen themselves.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DEFAULT_CONFIG, type HookConfig } from './config.js'
 import { HANDLERS, handleSync, isHookError, warmUp, type KindHandler } from './handlers.js'
 import { HookRequestError } from './metacontroller.js'
+import { CacheHit, readBody } from './body.js'
 import { ResponseCache } from './response-cache.js'
 
 export interface ServerOptions {
@@ -69,12 +71,21 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     return503OnClosing: true,
   })
 
-  // Only JSON bodies: Metacontroller sends nothing else. They arrive as bytes: a sync hook
-  // first looks its body up in the response cache and parses only on a miss (parseBody, with
-  // Fastify's own prototype-poisoning checks).
+  const cache = new ResponseCache<SyncLogFields>(opts.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES)
+  // Only JSON bodies: Metacontroller sends nothing else. They arrive as bytes, a sync hook's
+  // compared with the cached ones while they arrive (readBody); a route parses only what it
+  // has to answer (parseBody, with Fastify's own prototype-poisoning checks).
   app.removeContentTypeParser('text/plain')
   app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT
+  app.addContentTypeParser('application/json', (request: FastifyRequest, payload: IncomingMessage) => {
+    const route = (request.routeOptions.config as { cacheRoute?: string } | undefined)?.cacheRoute
+    return readBody(payload, {
+      limit: bodyLimit,
+      contentLength: request.headers['content-length'],
+      ...(route ? { cache: { store: cache, route } } : {}),
+    })
+  })
   const jsonParser = app.getDefaultJsonParser('error', 'error')
   const parseBody = (raw: unknown): unknown => {
     if (!Buffer.isBuffer(raw)) return raw
@@ -87,7 +98,6 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     if (failure) throw failure
     return parsed
   }
-  const cache = new ResponseCache<SyncLogFields>(opts.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES)
 
   const registry = new Registry()
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry })
@@ -173,11 +183,13 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     const hitDuration = duration.labels({ hook, outcome: 'ok' })
     const hitRequests = requests.labels({ hook, outcome: 'ok' })
     const hits = cacheHits.labels({ hook })
-    app.post(`/hooks/${handler.route}/sync`, { config: { hook }, preHandler: authorize }, async (request, reply) => {
+    app.post(`/hooks/${handler.route}/sync`, { config: { hook, cacheRoute: hook }, preHandler: authorize }, async (request, reply) => {
       const started = performance.now()
       const raw = request.body
-      const hit = Buffer.isBuffer(raw) ? cache.get(hook, raw) : undefined
+      // matched while it arrived (readBody), or, without a Content-Length, looked up now
+      const hit = raw instanceof CacheHit ? raw.answer : Buffer.isBuffer(raw) ? cache.get(hook, raw) : undefined
       if (hit) {
+        cache.touch(hit)
         hitDuration.observe((performance.now() - started) / 1000)
         hitRequests.inc()
         hits.inc()

@@ -1,0 +1,114 @@
+/**
+ * readBody over real sockets: bodies sent in pieces (so the server sees separate chunks) are
+ * matched against cached bodies while they arrive, and a body that differs anywhere, in any
+ * chunk, is answered from its own bytes.
+ */
+import t from 'tap'
+import { connect } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyInstance } from 'fastify'
+import { buildServer } from './server.js'
+import { asStored, loadExample, syncRequest } from './testing/requests.js'
+
+const now = () => new Date('2026-11-26T12:00:00Z')
+const URL_PATH = '/hooks/moneronodeset/sync'
+const body = JSON.stringify(syncRequest(asStored(loadExample('moneronodeset.yaml'))))
+
+interface Answer {
+  status: number
+  headers: string
+  body: string
+}
+
+/** Sends one request over a fresh socket, the body in `pieces` writes 5 ms apart. */
+async function send(port: number, payload: string, opts: { pieces?: number; chunked?: boolean; contentLength?: number } = {}): Promise<Answer> {
+  const socket = connect({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  const received: Buffer[] = []
+  socket.on('data', (d: Buffer) => received.push(d))
+  socket.on('error', () => {}) // a refused body may reset the socket mid-write; the answer was read
+  const closed = new Promise((resolve) => socket.once('close', resolve))
+  const bytes = Buffer.from(payload, 'utf8')
+  const length = opts.chunked ? 'transfer-encoding: chunked' : `content-length: ${opts.contentLength ?? bytes.length}`
+  socket.write(`POST ${URL_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\n${length}\r\n\r\n`)
+  const pieces = opts.pieces ?? 1
+  const size = Math.ceil(bytes.length / pieces)
+  for (let i = 0; i < bytes.length; i += size) {
+    const piece = bytes.subarray(i, i + size)
+    socket.write(opts.chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece)
+    await sleep(5)
+  }
+  if (opts.chunked) socket.write('0\r\n\r\n')
+  if (opts.contentLength !== undefined && opts.contentLength > bytes.length) socket.end()
+  await closed
+  const text = Buffer.concat(received).toString('utf8')
+  const [head = '', ...rest] = text.split('\r\n\r\n')
+  let answer = rest.join('\r\n\r\n')
+  if (/transfer-encoding: chunked/i.test(head)) answer = answer.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '')
+  return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(head)?.[1] ?? 0), headers: head, body: answer }
+}
+
+async function listening(opts: Parameters<typeof buildServer>[0] = {}): Promise<{ app: FastifyInstance; port: number }> {
+  const app = buildServer({ now, processMetrics: false, ...opts })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  return { app, port: (app.server.address() as { port: number }).port }
+}
+
+async function hits(app: FastifyInstance): Promise<number> {
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  return Number(/monero_operator_hook_cache_hits_total\{hook="moneronodeset\/sync"\} (\d+)/.exec(metrics)?.[1] ?? 0)
+}
+
+t.test('a body sent again in 7 pieces is matched while it arrives and answered from the cache', async (t) => {
+  const { app, port } = await listening()
+  const first = await send(port, body, { pieces: 3 })
+  t.equal(first.status, 200)
+  const again = await send(port, body, { pieces: 7 })
+  t.equal(again.status, 200)
+  t.equal(again.body, first.body)
+  t.equal(await hits(app), 1)
+})
+
+t.test('a body that differs in its first, a middle or its last chunk is answered from its own bytes', async (t) => {
+  const { app, port } = await listening()
+  const reference = await listening({ responseCacheBytes: 0 })
+  t.equal((await send(port, body, { pieces: 4 })).status, 200)
+  const at = (i: number, c: string) => body.slice(0, i) + c + body.slice(i + 1)
+  const replicas = body.indexOf('"replicas":3') + '"replicas":'.length
+  const variants = {
+    'first byte': at(0, ' '),
+    'replicas 3 -> 2 (same length)': at(replicas, '2'),
+    'last byte': `${body.slice(0, -1)} `.replace(/ $/, '}'),
+    'one byte before the end': at(body.length - 2, ' '),
+  }
+  for (const [name, variant] of Object.entries(variants)) {
+    t.equal(variant.length, body.length, `${name}: same length, so the cached body is a candidate`)
+    const got = await send(port, variant, { pieces: 5 })
+    const want = await send(reference.port, variant, { pieces: 1 })
+    t.equal(got.status, want.status, `${name}: status`)
+    t.equal(got.body, want.body, `${name}: the answer to these bytes, not the cached one`)
+  }
+  t.equal(await hits(app), 1, 'only the unchanged last-byte variant (it is the same body) was a hit')
+})
+
+t.test('without a Content-Length (chunked) the body is collected and then looked up', async (t) => {
+  const { app, port } = await listening()
+  const first = await send(port, body, { chunked: true, pieces: 3 })
+  t.equal(first.status, 200)
+  const again = await send(port, body, { chunked: true, pieces: 2 })
+  t.equal(again.body, first.body)
+  t.equal(await hits(app), 1)
+})
+
+t.test('body limits hold on the declared length and on the bytes received; a short body is refused', async (t) => {
+  const { port } = await listening({ bodyLimit: 300 })
+  const declared = await send(port, body, { pieces: 2 })
+  t.equal(declared.status, 413, 'declared length over the limit')
+  t.match(declared.body, /body/)
+  const streamed = await send(port, body, { chunked: true, pieces: 4 })
+  t.equal(streamed.status, 413, 'no declared length: counted while it arrives')
+  const { port: p2 } = await listening()
+  const short = await send(p2, body, { contentLength: body.length + 10, pieces: 2 })
+  t.not(short.status, 200, 'fewer bytes than declared is never a 200')
+})
