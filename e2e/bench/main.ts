@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { handleSync, isHookError } from '../../hooks/handlers.js'
 import { repoPath } from '../../hooks/paths.js'
 import { BENCH_CONFIG, BENCH_NOW, CASES, prepareCase, type CaseSpec, type PreparedCase } from './cases.js'
-import { LoadChild, median, round, rssMb, sampleRss, startServer } from './harness.js'
+import { forceGc, LoadChild, median, round, rssMb, sampleRss, startServer } from './harness.js'
 import type { LoadSummary } from './load.js'
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
@@ -197,7 +197,10 @@ async function main(): Promise<void> {
   const rows: LoadRow[] = []
   const rssBefore = rssMb()
   let peakRss = rssBefore
+  // Each run starts from a collected heap (with --expose-gc, as `npm run bench` runs), so a
+  // run's peak is its own and not the garbage of the run before (V8 collects an idle server too).
   const runOne = async (url: string, body: string, connections: number, duration: number): Promise<{ s: LoadSummary; peak: number }> => {
+    forceGc()
     const stop = sampleRss()
     const s = await load.run({ url: base + url, method: 'POST', body, connections, duration })
     const peak = stop()
