@@ -7,6 +7,9 @@ import t from 'tap'
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
+import { PassThrough } from 'node:stream'
+import { CacheHit, readBody } from './body.js'
+import { ResponseCache } from './response-cache.js'
 import { buildServer } from './server.js'
 import { asStored, loadExample, syncRequest } from './testing/requests.js'
 
@@ -111,4 +114,62 @@ t.test('body limits hold on the declared length and on the bytes received; a sho
   const { port: p2 } = await listening()
   const short = await send(p2, body, { contentLength: body.length + 10, pieces: 2 })
   t.not(short.status, 200, 'fewer bytes than declared is never a 200')
+})
+
+t.test('a body already arriving when the same bytes get answered drops what it holds and is a hit', async (t) => {
+  const { app, port } = await listening()
+  const bytes = Buffer.from(body, 'utf8')
+  const half = bytes.length >> 1
+  // A: headers and the first half, then it waits
+  const a = connect({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise((resolve, reject) => a.once('connect', resolve).once('error', reject))
+  const received: Buffer[] = []
+  a.on('data', (d: Buffer) => received.push(d))
+  const closed = new Promise((resolve) => a.once('close', resolve))
+  a.write(`POST ${URL_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${bytes.length}\r\n\r\n`)
+  a.write(bytes.subarray(0, half))
+  await sleep(20)
+  // B: the same bytes, whole: answered and stored while A is half way
+  const b = await send(port, body)
+  t.equal(b.status, 200)
+  t.equal(await hits(app), 0)
+  // A: the rest, in two pieces (the first looks at the stored answer)
+  a.write(bytes.subarray(half, half + 10))
+  await sleep(20)
+  a.write(bytes.subarray(half + 10))
+  await closed
+  const answer = Buffer.concat(received).toString('utf8').split('\r\n\r\n').slice(1).join('\r\n\r\n')
+  t.equal(answer, b.body, 'the same answer')
+  t.equal(await hits(app), 1, 'answered from the cache')
+})
+
+t.test('readBody itself: a match found while arriving is a CacheHit (nothing collected), a late one too', async (t) => {
+  const store = new ResponseCache<string>(1 << 20)
+  const bytes = Buffer.from(JSON.stringify({ parent: { padding: 'p'.repeat(5000) } }), 'utf8')
+  const opts = { limit: 1 << 20, contentLength: String(bytes.length), cache: { store, route: 'r' } }
+  const feed = async (pieces: Buffer[], between?: () => void) => {
+    const stream = new PassThrough()
+    const result = readBody(stream, opts)
+    for (const [i, piece] of pieces.entries()) {
+      stream.write(piece)
+      await sleep(1)
+      if (i === 0) between?.()
+    }
+    stream.end()
+    return result
+  }
+  const halves = [bytes.subarray(0, 1000), bytes.subarray(1000)]
+  const miss = await feed(halves)
+  t.ok(Buffer.isBuffer(miss) && miss.equals(bytes), 'nothing stored: the bytes')
+  // stored after the first piece arrived: adopted at the next piece
+  const late = await feed(halves, () => store.set('r', bytes, Buffer.from('answer'), 'm'))
+  t.ok(late instanceof CacheHit, 'adopted while arriving')
+  t.equal((late as CacheHit<string>).answer.response.toString(), 'answer')
+  const early = await feed(halves)
+  t.ok(early instanceof CacheHit, 'stored before: matched from the first piece')
+  // one byte different in the second piece: the whole body, rebuilt from the cached prefix
+  const changed = Buffer.from(bytes)
+  changed[1500] = 0x20
+  const other = await feed([changed.subarray(0, 1000), changed.subarray(1000)])
+  t.ok(Buffer.isBuffer(other) && other.equals(changed), 'a mismatch after a matching prefix yields exactly the bytes sent')
 })

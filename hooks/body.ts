@@ -7,7 +7,9 @@
  * memory while it arrives (50 concurrent ones are 80 MB). Instead each chunk is compared with
  * the cached bodies of the same route and Content-Length as it comes, and dropped when it
  * matches: a hit holds no copy of the body. At the first chunk that matches no cached body,
- * the bytes so far are taken from the cached body they matched, and collecting starts.
+ * the bytes so far are taken from the cached body they matched, and collecting starts. A body
+ * being collected looks again when answers are stored meanwhile: of many identical bodies
+ * arriving together, the first answered lets the others drop what they hold.
  *
  * The checks Fastify makes on bodies it reads itself are kept: the body limit (on the
  * declared length and on the bytes received) and a declared length that the bytes must match.
@@ -30,6 +32,17 @@ export interface ReadBodyOptions<M> {
   readonly cache?: { readonly store: ResponseCache<M>; readonly route: string }
 }
 
+/** Whether `body` begins with the `length` bytes held in `chunks`. */
+function startsWith(body: Buffer, chunks: readonly Buffer[], length: number): boolean {
+  if (length > body.length) return false
+  let offset = 0
+  for (const chunk of chunks) {
+    if (body.compare(chunk, 0, chunk.length, offset, offset + chunk.length) !== 0) return false
+    offset += chunk.length
+  }
+  return true
+}
+
 export function readBody<M>(payload: Readable, opts: ReadBodyOptions<M>): Promise<Buffer | CacheHit<M>> {
   return new Promise((resolve, reject) => {
     const declared = opts.contentLength === undefined ? Number.NaN : Number(opts.contentLength)
@@ -37,10 +50,28 @@ export function readBody<M>(payload: Readable, opts: ReadBodyOptions<M>): Promis
       reject(new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE())
       return
     }
-    let candidates: readonly CachedAnswer<M>[] =
-      opts.cache && Number.isSafeInteger(declared) && declared > 0 ? opts.cache.store.candidates(opts.cache.route, declared) : []
+    const cache = opts.cache && Number.isSafeInteger(declared) && declared > 0 ? opts.cache : undefined
+    let candidates: readonly CachedAnswer<M>[] = cache ? cache.store.candidates(cache.route, declared) : []
     let chunks: Buffer[] = []
     let received = 0
+    /** The bucket as last looked at: a change means answers stored since, worth a look. */
+    let seen = { bucket: candidates, size: candidates.length }
+
+    /**
+     * While collecting: adopt answers stored since this body started (50 identical resyncs
+     * arriving at once all start before the first is answered) whose start matches the bytes
+     * collected so far, and drop those bytes.
+     */
+    const adopt = () => {
+      if (!cache) return
+      const bucket = cache.store.candidates(cache.route, declared)
+      if (bucket === seen.bucket && bucket.length === seen.size) return
+      seen = { bucket, size: bucket.length }
+      const matching = bucket.filter((c) => startsWith(c.body, chunks, received))
+      if (matching.length === 0) return
+      candidates = matching
+      chunks = []
+    }
 
     const cleanup = () => {
       payload.removeListener('data', onData)
@@ -58,6 +89,7 @@ export function readBody<M>(payload: Readable, opts: ReadBodyOptions<M>): Promis
       }
       if (candidates.length === 0) {
         chunks.push(chunk)
+        adopt()
         return
       }
       const still = candidates.filter((c) => received <= c.body.length && c.body.compare(chunk, 0, chunk.length, start, received) === 0)
