@@ -173,3 +173,17 @@ t.test('readBody itself: a match found while arriving is a CacheHit (nothing col
   const other = await feed([changed.subarray(0, 1000), changed.subarray(1000)])
   t.ok(Buffer.isBuffer(other) && other.equals(changed), 'a mismatch after a matching prefix yields exactly the bytes sent')
 })
+
+t.test('with a bearer token, a request without it is refused before its body is read', async (t) => {
+  const { port } = await listening({ bearerToken: 'sekret-token-for-tests' })
+  const socket = connect({ port, host: '127.0.0.1', noDelay: true })
+  socket.on('error', () => {})
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  const answer = new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString('utf8'))))
+  // 50 MB declared, not one byte sent: the answer cannot depend on the body
+  socket.write(`POST ${URL_PATH} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 50000000\r\n\r\n`)
+  const text = await answer
+  socket.destroy()
+  t.match(text, /^HTTP\/1\.1 401 /)
+  t.match(text, /www-authenticate: Bearer/i)
+})

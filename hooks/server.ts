@@ -165,7 +165,8 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     reply.code(404).send({ error: 'Not Found', message: `no route ${request.method} ${request.url}`, fields: [] }),
   )
 
-  // Every hook route (sync and customize) checks the bearer token first, when one is set.
+  // Every hook route (sync and customize) checks the bearer token first, when one is set:
+  // on the request line and headers, before a byte of the body is read or compared.
   const token = opts.bearerToken
   const authorize = async (request: FastifyRequest, reply: FastifyReply) => {
     if (token === undefined || bearerMatches(request.headers.authorization, token)) return
@@ -183,7 +184,7 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     const hitDuration = duration.labels({ hook, outcome: 'ok' })
     const hitRequests = requests.labels({ hook, outcome: 'ok' })
     const hits = cacheHits.labels({ hook })
-    app.post(`/hooks/${handler.route}/sync`, { config: { hook, cacheRoute: hook }, preHandler: authorize }, async (request, reply) => {
+    app.post(`/hooks/${handler.route}/sync`, { config: { hook, cacheRoute: hook }, onRequest: authorize }, async (request, reply) => {
       const started = performance.now()
       const raw = request.body
       // matched while it arrived (readBody), or, without a Content-Length, looked up now
@@ -225,7 +226,7 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
     const customize = handler.customize
     if (!customize) continue
     const hook = `${handler.route}/customize`
-    app.post(`/hooks/${hook}`, { config: { hook }, preHandler: authorize }, async (request, reply) => {
+    app.post(`/hooks/${hook}`, { config: { hook }, onRequest: authorize }, async (request, reply) => {
       const end = duration.startTimer()
       try {
         const result = customize(parseBody(request.body))
