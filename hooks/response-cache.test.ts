@@ -105,3 +105,28 @@ t.test('responseCacheBytes: 0 turns it off', async (t) => {
   }
   t.equal(clockReads, 3)
 })
+
+t.test('property: under any churn the cache stays within its bytes, keeps no empty bucket, and finds the last answer', async (t) => {
+  const fc = (await import('fast-check')).default
+  const op = fc.record({ route: fc.constantFrom('a', 'b'), length: fc.integer({ min: 1, max: 3000 }), fill: fc.integer({ min: 0, max: 3 }), answer: fc.integer({ min: 1, max: 3000 }) })
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 40_000 }), fc.array(op, { maxLength: 300 }), (maxBytes, ops) => {
+      const cache = new ResponseCache<number>(maxBytes)
+      ops.forEach((o, i) => {
+        const body = Buffer.alloc(o.length, o.fill)
+        cache.set(o.route, body, Buffer.alloc(o.answer, 1), i)
+        const kept = o.length + o.answer + 256 <= maxBytes / 4
+        const got = cache.get(o.route, body)
+        if (kept && got === undefined) throw new Error(`op ${i}: a just stored answer is missing`)
+        if (!kept && got?.meta === i) throw new Error(`op ${i}: an answer over a quarter of the budget was kept`)
+        if (cache.bytes > maxBytes) throw new Error(`op ${i}: ${cache.bytes} bytes held, budget ${maxBytes}`)
+      })
+      const internals = cache as unknown as { buckets: Map<string, unknown[]>; order: Map<unknown, true> }
+      const inBuckets = [...internals.buckets.values()].reduce((n, b) => n + b.length, 0)
+      if (inBuckets !== internals.order.size) throw new Error(`buckets hold ${inBuckets} entries, the LRU order ${internals.order.size}`)
+      if ([...internals.buckets.values()].some((b) => b.length === 0 || b.length > BUCKET_LIMIT)) throw new Error('an empty or overfull bucket')
+    }),
+    { numRuns: 300 },
+  )
+  t.pass('invariants held')
+})
