@@ -3,7 +3,8 @@
  * (main.ts does); tests and the benchmark drive it with inject() or listen themselves.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { DEFAULT_CONFIG, type HookConfig } from './config.js'
@@ -60,15 +61,61 @@ export const DEFAULT_RESPONSE_CACHE_BYTES = 16 * 1024 * 1024
 export function buildServer(opts: ServerOptions = {}): FastifyInstance {
   const config = opts.config ?? DEFAULT_CONFIG
   const now = opts.now ?? (() => new Date())
+  const requestTimeout = opts.requestTimeout ?? 30_000
+  // Requests read in full whose answer is still to be written, per connection: a malformed
+  // request pipelined behind them is refused only after their answers (clientError below).
+  const inFlight = new WeakMap<Socket, { requests: Set<IncomingMessage>; idle?: () => void }>()
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    requestTimeout: opts.requestTimeout ?? 30_000,
+    requestTimeout,
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
+    // Node enforces requestTimeout by sweeping connections, every 30 s unless told otherwise:
+    // a client trickling its headers would hold a socket for up to twice the timeout.
+    http: { connectionsCheckingInterval: Math.max(250, Math.min(5_000, Math.floor(requestTimeout / 4))) },
+    clientErrorHandler(err: Error & { code?: string }, socket: Socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const [status, message] =
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'the request did not arrive within the request timeout']
+          : err.code === 'HPE_HEADER_OVERFLOW'
+            ? [431, 'the request headers are too large']
+            : [400, `malformed HTTP request (${err.code ?? 'parse error'})`]
+      const refuse = () => {
+        const body = JSON.stringify({ error: STATUS_CODES[status], message, fields: [] })
+        if (socket.writable) {
+          socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+        }
+        socket.destroy()
+      }
+      const pending = inFlight.get(socket)
+      // The error is in a request still arriving (its own body is broken) or there is nothing
+      // to wait for: refuse now. Otherwise answer what came before first; a stuck answer does
+      // not keep the socket forever.
+      if (!pending || pending.requests.size === 0 || [...pending.requests].some((r) => !r.complete)) return refuse()
+      const timer = setTimeout(refuse, requestTimeout)
+      timer.unref()
+      pending.idle = () => {
+        clearTimeout(timer)
+        refuse()
+      }
+    },
     // one structured line per sync, written by the route; no per-request access log
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+  })
+  app.addHook('onRequest', (request, _reply, done) => {
+    const socket = request.raw.socket
+    const pending = inFlight.get(socket)
+    if (pending) pending.requests.add(request.raw)
+    else inFlight.set(socket, { requests: new Set([request.raw]) })
+    done()
+  })
+  app.addHook('onResponse', (request, _reply, done) => {
+    const pending = inFlight.get(request.raw.socket)
+    if (pending?.requests.delete(request.raw) && pending.requests.size === 0) pending.idle?.()
+    done()
   })
 
   const cache = new ResponseCache<SyncLogFields>(opts.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES)
