@@ -704,6 +704,9 @@ t.test('Expect: 100-continue and other Expect values', async (t) => {
       name: 'Expect: 100-continue on a request without a token when none is needed, 100 MB declared, no body',
       steps: [post([json, 'content-length: 100000000', 'expect: 100-continue'])],
       status: [413],
+      also: (t, ex) => {
+        t.same(ex.interim, [], 'no 100 Continue: a body over the limit is not invited')
+      },
     },
     { name: 'Expect: 200-ok (unknown expectation)', steps: [post([json, cl, 'expect: 200-ok']), BODY_BYTES], status: [417] },
   ]
@@ -952,12 +955,16 @@ t.test('a bearer token server with hostile Authorization headers', async (t) => 
       name: 'no token, Expect: 100-continue, 50 MB declared, no body',
       steps: [post([json, 'content-length: 50000000', 'expect: 100-continue'])],
       status: [401],
+      also: (t, ex) => {
+        t.same(ex.interim, [], 'no 100 Continue: the body of an unauthorised request is not invited')
+      },
     },
   ]
   // the health check of this server needs the token
   for (const c of cases) {
     const ex = await exchange(port, c.steps)
     check(t, `bearer: ${c.name}`, ex, c)
+    await c.also?.(t, ex)
     const sync = await exchange(port, [validSync(BODY_BYTES, ['connection: close', `authorization: Bearer ${token}`])])
     isFullSync(t, `bearer: after ${c.name}`, sync.responses[0])
   }

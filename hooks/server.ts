@@ -3,7 +3,7 @@
  * (main.ts does); tests and the benchmark drive it with inject() or listen themselves.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
@@ -225,6 +225,15 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
       .header('www-authenticate', 'Bearer')
       .send({ error: 'Unauthorized', message: 'a valid Authorization: Bearer token is required', fields: [] })
   }
+  // Expect: 100-continue: invite the body only when it will be read. A request without the
+  // token, or declaring more than the body limit, is refused without a 100 (Node would send
+  // one before any hook runs).
+  app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const unauthorised = token !== undefined && req.url?.startsWith('/hooks/') && !bearerMatches(req.headers.authorization, token)
+    const tooLarge = Number(req.headers['content-length']) > bodyLimit
+    if (!unauthorised && !tooLarge) res.writeContinue()
+    app.server.emit('request', req, res)
+  })
   const register = (handler: KindHandler) => {
     const hook = `${handler.route}/sync`
     // the series a cache hit touches, bound once (a hit is a few microseconds of work)
