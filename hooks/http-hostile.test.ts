@@ -740,17 +740,18 @@ t.test('content encodings, invalid UTF-8 and charsets', async (t) => {
     {
       name: 'Content-Encoding: gzip with a gzip body',
       steps: [post([json, 'content-encoding: gzip', cl(gz)]), gz],
-      status: [200, 400, 415],
-      also: async (t, ex) => {
-        if (ex.responses[0]?.status === 200) isFullSync(t, 'gzip decoded', ex.responses[0])
+      status: [415],
+      also: (t, ex) => {
+        t.match(JSON.parse(ex.responses[0]?.body.toString('utf8') ?? '{}'), { message: /Content-Encoding "gzip" is not supported/ })
       },
     },
     {
       name: 'Content-Encoding: gzip with a plain (not gzipped) body',
       steps: [post([json, 'content-encoding: gzip', cl(BODY_BYTES)]), BODY_BYTES],
-      status: [200, 400, 415],
+      status: [415],
     },
-    { name: 'Content-Encoding: br with a plain body', steps: [post([json, 'content-encoding: br', cl(BODY_BYTES)]), BODY_BYTES], status: [200, 400, 415] },
+    { name: 'Content-Encoding: br with a plain body', steps: [post([json, 'content-encoding: br', cl(BODY_BYTES)]), BODY_BYTES], status: [415] },
+    { name: 'Content-Encoding: identity', steps: [post([json, 'content-encoding: identity', cl(BODY_BYTES)]), BODY_BYTES], status: [200] },
     { name: 'invalid UTF-8 (ff fe) in a JSON string value', steps: [post([json, cl(invalidUtf8)]), invalidUtf8], status: [200, 400, 422], also: mustMatchReference(invalidUtf8) },
     { name: 'overlong UTF-8 sequences in a JSON string value', steps: [post([json, cl(overlong)]), overlong], status: [200, 400, 422], also: mustMatchReference(overlong) },
     { name: 'an encoded lone surrogate (ed a0 80) in a JSON string value', steps: [post([json, cl(loneSurrogate)]), loneSurrogate], status: [200, 400, 422], also: mustMatchReference(loneSurrogate) },

@@ -126,6 +126,14 @@ export function buildServer(opts: ServerOptions = {}): FastifyInstance {
   app.removeContentTypeParser('application/json')
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT
   app.addContentTypeParser('application/json', (request: FastifyRequest, payload: IncomingMessage) => {
+    // a compressed body would be read as if it were JSON text: refuse what is not plain
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase()
+    if (encoding && encoding !== 'identity') {
+      throw Object.assign(new Error(`Content-Encoding ${JSON.stringify(encoding)} is not supported; send the JSON uncompressed`), {
+        statusCode: 415,
+        code: 'Unsupported Media Type',
+      })
+    }
     const route = (request.routeOptions.config as { cacheRoute?: string } | undefined)?.cacheRoute
     return readBody(payload, {
       limit: bodyLimit,
