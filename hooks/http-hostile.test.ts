@@ -19,6 +19,9 @@
  *   once and the socket destroyed, before the valid request's answer, which was lost;
  * - requestTimeout was enforced only by Node's connectionsCheckingInterval sweep (30 s by
  *   default), so a 1 s requestTimeout still let a slowloris client hold its socket ~30 s.
+ * Also tightened after the first run: a compressed body is refused (415) instead of being read
+ * as JSON text, and Expect: 100-continue is not answered with a 100 for a request that will be
+ * refused anyway (no token, body over the limit).
  */
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
