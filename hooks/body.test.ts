@@ -187,3 +187,50 @@ t.test('with a bearer token, a request without it is refused before its body is 
   t.match(text, /^HTTP\/1\.1 401 /)
   t.match(text, /www-authenticate: Bearer/i)
 })
+
+t.test('property: whatever the chunking and wherever bodies differ, readBody yields the bytes sent or a hit on exactly those bytes', async (t) => {
+  const fc = (await import('fast-check')).default
+  const base = Buffer.from(JSON.stringify({ parent: { spec: { replicas: 3, note: 'n'.repeat(600) } }, children: {} }), 'utf8')
+  const arbitrary = fc.record({
+    // cached bodies: the base and same-length variants (one or two bytes changed)
+    cached: fc.array(fc.array(fc.record({ at: fc.nat(base.length - 1), byte: fc.integer({ min: 0x20, max: 0x7e }) }), { maxLength: 2 }), { minLength: 0, maxLength: 4 }),
+    // what is sent: the base with changes, possibly one of the cached bodies exactly
+    sent: fc.array(fc.record({ at: fc.nat(base.length - 1), byte: fc.integer({ min: 0x20, max: 0x7e }) }), { maxLength: 2 }),
+    cuts: fc.array(fc.nat(base.length), { maxLength: 12 }),
+    // an answer stored while the body arrives (after this many pieces), or never
+    storeAfter: fc.option(fc.nat(12), { nil: undefined }),
+  })
+  const apply = (changes: { at: number; byte: number }[]) => {
+    const out = Buffer.from(base)
+    for (const c of changes) out[c.at] = c.byte
+    return out
+  }
+  await fc.assert(
+    fc.asyncProperty(arbitrary, async ({ cached, sent, cuts, storeAfter }) => {
+      const store = new ResponseCache<number>(1 << 20)
+      const cachedBodies = cached.map(apply)
+      cachedBodies.forEach((b, i) => store.set('r', b, Buffer.from(`answer ${i}`), i))
+      const late = apply(sent)
+      const bytes = apply(sent)
+      const bounds = [...new Set([0, ...cuts, bytes.length])].sort((a, b) => a - b)
+      const stream = new PassThrough()
+      const result = readBody(stream, { limit: 1 << 20, contentLength: String(bytes.length), cache: { store, route: 'r' } })
+      for (let i = 0; i + 1 < bounds.length; i++) {
+        if (storeAfter === i) store.set('r', late, Buffer.from('late answer'), -1)
+        stream.write(bytes.subarray(bounds[i], bounds[i + 1]))
+        await new Promise((r) => setImmediate(r))
+      }
+      stream.end()
+      const got = await result
+      if (got instanceof CacheHit) {
+        if (!got.answer.body.equals(bytes)) throw new Error('a hit on other bytes')
+      } else if (!got.equals(bytes)) {
+        throw new Error('the bytes yielded are not the bytes sent')
+      }
+      const stored = cachedBodies.some((b) => b.equals(bytes))
+      if (stored && !(got instanceof CacheHit)) throw new Error('stored before the body started, yet not a hit')
+    }),
+    { numRuns: 500 },
+  )
+  t.pass('500 random chunkings and variants')
+})
