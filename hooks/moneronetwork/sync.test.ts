@@ -131,7 +131,7 @@ t.test('init-node is a native sidecar that keeps monerod\'s peer addresses curre
     // sent exactly as the apiserver stores it (the command list has no merge key)
     t.same(init.startupProbe, { exec: { command: ['test', '-s', '/run/monerod/monerod.conf'] }, periodSeconds: 1, failureThreshold: 600 })
     t.notOk(init.livenessProbe || init.readinessProbe)
-    t.same(init.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } })
+    t.same(init.resources, { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } })
     t.same(init.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true })
     t.same(init.volumeMounts, [
       { name: 'monerod-config', mountPath: '/run/monerod' },

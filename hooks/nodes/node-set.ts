@@ -253,7 +253,7 @@ function buildInitNode(
     ],
     ...(parts.env.length > 0 ? { env: [...parts.env] } : {}),
     ...(sidecar ? { restartPolicy: 'Always', startupProbe: initNodeStartupProbe() } : {}),
-    resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+    resources: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
     securityContext: buildContainerSecurityContext(spec.podSecurity, true),
     volumeMounts: [
       { name: 'monerod-config', mountPath: MONEROD_CONFIG_DIR },
