@@ -1,17 +1,20 @@
-// spec.maxUnavailable and clusters without the MaxUnavailableStatefulSet feature gate: sent on
-// create and while the StatefulSet stores it; once the apiserver dropped it, not sent any more,
-// marked on the StatefulSet, and reported by the MaxUnavailableIgnored condition. The real
-// apiserver side is e2e/apiserver/no-op-updates.test.ts (gate off and on).
+// MoneroMiningNodeSet spec.maxUnavailable (hooks/monerominingnodeset/max-unavailable.ts) under
+// Metacontroller's update rule, offline: sent on create and while the StatefulSet stores it;
+// once an apiserver without the MaxUnavailableStatefulSet gate dropped it, not sent any more
+// (one annotation-only update, then stable), marked on the StatefulSet, and reported by the
+// MaxUnavailableIgnored condition. Here (not under hooks/) because it uses e2e/metacontroller,
+// which the image build does not compile. The real-apiserver side is
+// e2e/apiserver/no-op-updates.test.ts (gate off and on).
 import t from 'tap'
-import type { KubeObject } from '../metacontroller.js'
-import { applyDesired, defaultNamespace, forCreate } from '../../e2e/metacontroller/apply.js'
+import type { KubeObject } from '../../hooks/metacontroller.js'
+import { applyDesired, defaultNamespace, forCreate } from './apply.js'
 import {
   MAX_UNAVAILABLE_CONDITION,
   MAX_UNAVAILABLE_IGNORED_ANNOTATION,
   MAX_UNAVAILABLE_REQUESTED_ANNOTATION,
   planMaxUnavailable,
-} from './max-unavailable.js'
-import { parentWith, statefulSetOf, syncOk } from './testing.js'
+} from '../../hooks/monerominingnodeset/max-unavailable.js'
+import { parentWith, statefulSetOf, syncOk } from '../../hooks/monerominingnodeset/testing.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
