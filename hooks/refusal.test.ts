@@ -7,6 +7,7 @@ import { findHandler, handleSync, isHookError, LAST_APPLIED_ANNOTATION, refusalR
 import type { KubeObject, SyncResponse } from './metacontroller.js'
 import { SpecError } from './nodes/monerod-container.js'
 import { buildServer } from './server.js'
+import { applyUpdate, sortedJson } from './testing/apply-merge.js'
 import { asStored, loadExample, syncRequest } from './testing/requests.js'
 
 type Condition = { type: string; status: string; reason: string; message: string; lastTransitionTime: string; observedGeneration?: number }
@@ -20,19 +21,6 @@ const withArgs = (parent: KubeObject, args: string[], generation = 2): KubeObjec
   metadata: { ...parent.metadata, generation },
   spec: { ...(parent.spec as object), monerod: { ...((parent.spec as { monerod: object }).monerod), args } },
 })
-
-/** JSON with sorted object keys, as Go's encoder writes the annotation. */
-function sortedJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`
-  if (typeof v === 'object' && v !== null) {
-    return `{${Object.keys(v)
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${sortedJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`
-  }
-  return JSON.stringify(v)
-}
 
 /** A child as the apiserver stores it after Metacontroller created it from `desired`. */
 function stored(desired: KubeObject, i: number): KubeObject {
@@ -53,44 +41,6 @@ function stored(desired: KubeObject, i: number): KubeObject {
   if (desired.kind === 'Service') (out.spec as Record<string, unknown>).clusterIP ??= `10.0.0.${i}`
   return out
 }
-
-// Metacontroller v4.17.2's client-side merge (pkg/dynamic/apply), written from its documented rule.
-const MERGE_KEYS = ['containerPort', 'port', 'mountPath', 'name', 'uid', 'ip', 'path']
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-function merge(dest: unknown, last: unknown, desired: unknown): unknown {
-  if (isObj(dest)) {
-    const l = isObj(last) ? last : {}
-    const d = isObj(desired) ? desired : {}
-    const out: Record<string, unknown> = { ...dest }
-    for (const k of Object.keys(l)) if (!(k in d)) delete out[k]
-    for (const [k, v] of Object.entries(d)) out[k] = merge(out[k], l[k], v)
-    return out
-  }
-  if (Array.isArray(dest)) {
-    const lists = [dest, Array.isArray(last) ? last : [], Array.isArray(desired) ? desired : []]
-    const items = lists.flat()
-    const key = items.every(isObj) ? MERGE_KEYS.find((k) => items.every((i) => k in (i as object))) : undefined
-    if (!key) return desired
-    const byKey = (list: unknown[]) => Object.fromEntries(list.map((i) => [String((i as Record<string, unknown>)[key]), i]))
-    const merged = merge(byKey(dest), byKey(lists[1]!), byKey(lists[2]!)) as Record<string, unknown>
-    const order = [...dest, ...lists[2]!].map((i) => String((i as Record<string, unknown>)[key]))
-    return [...new Set(order)].filter((k) => k in merged).map((k) => merged[k])
-  }
-  return desired
-}
-/** What Metacontroller would PUT for `observed` given `desired`, or undefined when nothing changes. */
-function update(observed: KubeObject, desired: KubeObject): KubeObject | undefined {
-  const last = JSON.parse(observed.metadata.annotations?.[LAST_APPLIED_ANNOTATION] ?? '{}') as unknown
-  const merged = merge(observed, last, desired) as KubeObject
-  merged.status = observed.status
-  for (const f of ['uid', 'resourceVersion', 'generation', 'creationTimestamp']) {
-    if (observed.metadata[f] === undefined) delete merged.metadata[f]
-    else merged.metadata[f] = observed.metadata[f]
-  }
-  merged.metadata.annotations = { ...merged.metadata.annotations, [LAST_APPLIED_ANNOTATION]: observed.metadata.annotations![LAST_APPLIED_ANNOTATION]! }
-  return JSON.stringify(sortDeep(merged)) === JSON.stringify(sortDeep(observed)) ? undefined : merged
-}
-const sortDeep = (v: unknown): unknown => JSON.parse(sortedJson(v))
 
 const accepted = handleSync(nodeSet, syncRequest(example), ctx) as SyncResponse
 const observed = accepted.children.map(stored)
@@ -113,12 +63,12 @@ t.test('a refused edit of a running set: every child as last applied, byte for b
     const answer = r.children.find((c) => c.kind === child.kind && c.metadata.name === child.metadata.name)
     t.ok(answer, `${child.kind}/${child.metadata.name} answered`)
     t.equal(JSON.stringify(answer), text, `${child.kind}/${child.metadata.name}: the annotation, byte for byte`)
-    t.equal(update(child, answer!), undefined, `${child.kind}/${child.metadata.name}: Metacontroller's merge changes nothing`)
+    t.equal(applyUpdate(child, answer!), undefined, `${child.kind}/${child.metadata.name}: Metacontroller's merge changes nothing`)
   }
   // the check can fail: the accepted answer of another spec does change the StatefulSet
   const other = handleSync(nodeSet, syncRequest(withArgs(running, ['--out-peers=8']), observed), ctx) as SyncResponse
   const sts = observed.find((c) => c.kind === 'StatefulSet')!
-  t.not(update(sts, other.children.find((c) => c.kind === 'StatefulSet')!), undefined, 'an accepted change is an update')
+  t.not(applyUpdate(sts, other.children.find((c) => c.kind === 'StatefulSet')!), undefined, 'an accepted change is an update')
 
   t.match(synced(r), {
     type: 'Synced',
