@@ -24,12 +24,14 @@ function renderKustomize(_t: Test): K8sObject[] {
 }
 
 t.test('kustomizations of crds/ and metacontroller/ list every manifest', async (t) => {
-  for (const dir of ['crds', 'metacontroller']) {
-    const file = repoPath(dir, 'kustomization.yaml')
-    t.ok(existsSync(file), `${dir}/kustomization.yaml exists`)
+  // crds/ names its kustomization `Kustomization` so that `kubectl apply -f crds/` reads CRDs only
+  for (const [dir, name] of [['crds', 'Kustomization'], ['metacontroller', 'kustomization.yaml']] as const) {
+    const file = repoPath(dir, name)
+    t.ok(existsSync(file), `${dir}/${name} exists`)
     const k = parse(readFileSync(file, 'utf8')) as { resources?: string[] }
-    t.same([...(k.resources ?? [])].sort(), manifests(repoPath(dir)), `${dir}/kustomization.yaml lists every manifest in ${dir}/`)
+    t.same([...(k.resources ?? [])].sort(), manifests(repoPath(dir)), `${dir}/${name} lists every manifest in ${dir}/`)
   }
+  t.notOk(existsSync(repoPath('crds', 'kustomization.yaml')), 'no crds/kustomization.yaml: `kubectl apply -f crds/` would read it')
 })
 
 if (!kubectl) {

@@ -17,7 +17,7 @@ import fc from 'fast-check'
 import { readdirSync, readFileSync } from 'node:fs'
 import { parseAllDocuments } from 'yaml'
 import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
-import { HANDLERS, handleSync, isHookError, type KindHandler } from './handlers.js'
+import { HANDLERS, isHookError, syncOrError, type KindHandler } from './handlers.js'
 import { childGroupKey, type KubeObject } from './metacontroller.js'
 import { repoPath } from './paths.js'
 import { buildServer } from './server.js'
@@ -81,7 +81,7 @@ function seedsFor(handler: KindHandler, t: { comment(msg: string): void; fail(ms
   const seeds: Seed[] = []
   const add = (name: string, resource: KubeObject, optional = false) => {
     const parent = asStored(resource)
-    const res = handleSync(handler, { parent, children: {} }, { config: CONFIG, now: '2026-11-26T12:00:00Z' })
+    const res = syncOrError(handler, { parent, children: {} }, { config: CONFIG, now: '2026-11-26T12:00:00Z' })
     if (isHookError(res)) {
       if (optional) t.comment(`${name}: skipped: not available (${res.message})`)
       else t.fail(`${name} does not sync: ${res.message}`)

@@ -99,6 +99,8 @@ export function parseSyncRequest(body: unknown, expected: { apiVersion: string; 
   if (parent.spec === undefined || parent.spec === null) {
     throw new HookRequestError(422, 'parent.spec', 'parent.spec is missing')
   }
+  // Every CRD of ours declares spec an object: anything else never came from the apiserver.
+  if (!isObject(parent.spec)) throw new HookRequestError(422, 'parent.spec', 'parent.spec must be an object')
   if (nestingExceeds(parent.spec, MAX_SPEC_DEPTH)) {
     throw new HookRequestError(422, 'parent.spec', `parent.spec nests deeper than ${MAX_SPEC_DEPTH} levels`)
   }

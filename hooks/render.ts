@@ -1,10 +1,10 @@
 /**
  * Rendering custom resources to the children the hook would return for a new object: the
- * `render` CLI command, and a helper for tests. Goes through handleSync(), the hook's path.
+ * `render` CLI command, and a helper for tests. Goes through syncOrError(), the hook's path (a refused spec is an error here).
  */
 import { parseAllDocuments, stringify } from 'yaml'
 import { API_GROUP } from './api/defaults.js'
-import { findHandler, handleSync, isHookError } from './handlers.js'
+import { findHandler, isHookError, syncOrError } from './handlers.js'
 import type { KubeObject, SyncResponse } from './metacontroller.js'
 import type { SyncContext } from './sync-context.js'
 
@@ -40,7 +40,7 @@ export function renderResource(resource: KubeObject, ctx: SyncContext, source = 
     throw new RenderError(`${source}: kind ${JSON.stringify(resource.kind)} is not one of ours (MoneroNodeSet, MoneroNetwork, MoneroMiningNodeSet)`)
   }
   const metadata = { namespace: 'default', generation: 1, ...(resource.metadata ?? {}) }
-  const result = handleSync(handler, { parent: { ...resource, metadata }, children: {} }, ctx)
+  const result = syncOrError(handler, { parent: { ...resource, metadata }, children: {} }, ctx)
   if (isHookError(result)) {
     throw new RenderError(`${label}: ${result.fields.map((f) => `${f.field}: ${f.message}`).join('\n  ')}`)
   }

@@ -86,7 +86,9 @@ t.test('rejections are never cached; a repeated bad request is judged again', as
   let clockReads = 0
   const server = buildServer({ processMetrics: false, now: () => (clockReads++, new Date()) })
   t.teardown(() => server.close())
-  const payload = JSON.stringify({ parent: { ...asStored(loadExample('moneronodeset.yaml')), spec: { replicas: -1 } }, children: {} })
+  // An observed child without a last-applied annotation: the refused spec is answered with a 422.
+  const children = { 'Service.v1': { 'default/nodes-monerod': { apiVersion: 'v1', kind: 'Service', metadata: { name: 'nodes-monerod', namespace: 'default' } } } }
+  const payload = JSON.stringify({ parent: { ...asStored(loadExample('moneronodeset.yaml')), spec: { replicas: -1 } }, children })
   for (let i = 0; i < 2; i++) {
     const res = await server.inject({ method: 'POST', url: '/hooks/moneronodeset/sync', headers: { 'content-type': 'application/json' }, payload })
     t.equal(res.statusCode, 422)

@@ -135,7 +135,85 @@ export function computeWorkloadStatus(input: {
     selector: selectorString(input.selector),
     conditions: mergeConditions(
       previous,
-      computeWorkloadConditions(input.desired, counts, input.noun, previous),
+      [...computeWorkloadConditions(input.desired, counts, input.noun, previous), SYNCED],
+      input.now,
+      input.parent.metadata.generation,
+    ),
+  }
+}
+
+/**
+ * `Synced`: whether the hook accepted the current spec. True on every sync that rendered the
+ * children; False (with the reason and the field at fault) when the spec was refused and the
+ * children were kept exactly as last applied.
+ */
+export const SYNCED: NewCondition = {
+  type: 'Synced',
+  status: 'True',
+  reason: 'SpecAccepted',
+  message: 'the children are rendered from the current spec',
+}
+
+/** Longest condition message we write (the schema allows 32768). */
+const MAX_MESSAGE = 4096
+
+/**
+ * Status of a resource whose spec was refused: the children are kept as last applied, so
+ * replica counts and Ready/Progressing/Degraded describe the observed workload as usual (its
+ * desired size is the observed StatefulSet's), `Synced=False` says why, and the fields only
+ * a sync of the spec can compute (nettype, peers, pool, hidden services) keep their values,
+ * since the children they describe are unchanged.
+ */
+export function computeRefusedStatus(input: {
+  parent: KubeObject & { status?: Record<string, unknown> }
+  children: Parameters<typeof observedByName>[0]
+  workload: string
+  noun: string
+  reason: string
+  message: string
+  now: string
+}): Record<string, unknown> {
+  const workload = observedByName(input.children, 'apps/v1', 'StatefulSet').get(input.workload)
+  const counts = readReplicaCounts(workload)
+  const previous = (input.parent.status ?? {}) as Record<string, unknown>
+  // Recomputed below, or set by Metacontroller (observedGeneration).
+  const {
+    replicas: _r,
+    readyReplicas: _rr,
+    updatedReplicas: _ur,
+    availableReplicas: _ar,
+    selector: previousSelector,
+    conditions: previousConditions,
+    observedGeneration: _og,
+    ...kept
+  } = previous
+  const spec = (workload?.spec ?? {}) as { replicas?: unknown; selector?: { matchLabels?: unknown } }
+  const desired = typeof spec.replicas === 'number' && Number.isSafeInteger(spec.replicas) ? spec.replicas : counts.replicas
+  const matchLabels = spec.selector?.matchLabels
+  const selector =
+    typeof matchLabels === 'object' && matchLabels !== null && Object.values(matchLabels).every((v) => typeof v === 'string')
+      ? selectorString(matchLabels as Record<string, string>)
+      : typeof previousSelector === 'string'
+        ? previousSelector
+        : undefined
+  const message = input.message.length > MAX_MESSAGE ? `${input.message.slice(0, MAX_MESSAGE - 3)}...` : input.message
+  const workloadConditions: NewCondition[] = counts.exists
+    ? computeWorkloadConditions(desired, counts, input.noun, previousConditions)
+    : [
+        { type: 'Ready', status: 'False', reason: 'SpecRefused', message: `no ${input.noun} was created: the spec was refused (see Synced)` },
+        { type: 'Progressing', status: 'False', reason: 'SpecRefused', message: 'nothing to do until the spec is fixed' },
+        { type: 'Degraded', status: 'False', reason: 'SpecRefused', message: 'nothing runs yet' },
+      ]
+  return {
+    ...kept,
+    replicas: counts.replicas,
+    readyReplicas: counts.readyReplicas,
+    updatedReplicas: counts.updatedReplicas,
+    availableReplicas: counts.availableReplicas,
+    ...(selector !== undefined ? { selector } : {}),
+    conditions: mergeConditions(
+      previousConditions,
+      [...workloadConditions, { type: 'Synced', status: 'False', reason: input.reason, message }],
       input.now,
       input.parent.metadata.generation,
     ),

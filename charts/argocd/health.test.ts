@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { parse } from 'yaml'
 import { repoPath } from '../../hooks/paths.js'
+import { DEFAULT_CONFIG } from '../../hooks/config.js'
+import { findHandler, handleSync, isHookError, type HookError } from '../../hooks/handlers.js'
+import type { SyncResponse } from '../../hooks/metacontroller.js'
+import { asStored, loadExample, syncRequest } from '../../hooks/testing/requests.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const healthRoot = join(here, 'health')
@@ -37,7 +41,7 @@ const dirs = readdirSync(healthRoot, { withFileTypes: true })
 t.test('one health check per kind with a status subresource in crds/', async (t) => {
   const crdDir = repoPath('crds')
   const expected = readdirSync(crdDir)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .filter((f) => f.endsWith('.yaml'))
     .map((f) => parse(readFileSync(join(crdDir, f), 'utf8')) as { spec: { group: string; names: { kind: string } } })
     .map((crd) => `${crd.spec.group}_${crd.spec.names.kind}`)
   for (const name of expected) t.ok(dirs.includes(name), `charts/argocd/health/${name}/ exists`)
@@ -84,11 +88,31 @@ if (!luaAvailable()) {
       ['Degraded wins over Ready', { metadata: { generation: 2 }, status: { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True' }, { type: 'Degraded', status: 'True', message: 'x' }] } }, 'Degraded'],
       ['stale Degraded condition', { metadata: { generation: 3 }, status: { observedGeneration: 3, conditions: [{ type: 'Degraded', status: 'True', observedGeneration: 2 }] } }, 'Progressing'],
       ['observedGeneration ahead', { metadata: { generation: 1 }, status: { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True' }] } }, 'Healthy'],
+      ['stale Synced=False', { metadata: { generation: 3 }, status: { observedGeneration: 3, conditions: [{ type: 'Ready', status: 'True' }, { type: 'Synced', status: 'False', reason: 'InvalidSpec', observedGeneration: 2 }] } }, 'Healthy'],
+      ['Synced=False without reason or message', { metadata: { generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'False' }] } }, 'Degraded'],
     ]
     for (const [name, object, status] of odd) {
       const got = runHealth(script, object)
       t.equal(got.status, status, name)
       t.not(got.message, '', `${name}: has a message`)
     }
+  })
+
+  t.test('what the hook answers for a refused spec is Degraded with the reason and message', async (t) => {
+    const script = join(healthRoot, 'utxo.com.br_MoneroNodeSet', 'health.lua')
+    const handler = findHandler('MoneroNodeSet')!
+    const parent = asStored(loadExample('moneronodeset.yaml'), { generation: 4 })
+    const ctx = { config: DEFAULT_CONFIG, now: '2026-11-26T12:00:00Z' }
+    const asStatus = (r: SyncResponse | HookError) => {
+      if (isHookError(r)) throw new Error(r.message)
+      // Metacontroller adds observedGeneration to the status the hook answers
+      return { ...parent, status: { ...r.status, observedGeneration: 4 } }
+    }
+    const refused = { ...parent, spec: { ...(parent.spec as object), monerod: { args: ['--test'] } } }
+    const got = runHealth(script, asStatus(handleSync(handler, syncRequest(refused), ctx)))
+    t.equal(got.status, 'Degraded')
+    t.match(got.message, /^InvalidSpec: spec\.monerod\.args\[0\]: .*ambiguous/)
+    const accepted = runHealth(script, asStatus(handleSync(handler, syncRequest(parent), ctx)))
+    t.equal(accepted.status, 'Progressing', 'an accepted new resource is coming up, not Degraded')
   })
 }

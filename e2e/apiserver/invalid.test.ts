@@ -4,11 +4,12 @@
 // whether only the apiserver can catch it (CEL-only rules, metadata, UPDATE transitions),
 // so any drift between the hook's ajv validation and the CRD fails here.
 //
-// A second, small table lists specs the apiserver ACCEPTS but the hook refuses (422): these
-// reach the cluster and then fail at sync time, with a SyncError event instead of an apply
-// error. They are pinned here so the list only changes on purpose.
+// A second, small table lists specs the apiserver ACCEPTS but the hook refuses: these reach
+// the cluster and then fail at sync time; the hook keeps the children as last applied and
+// shows the reason as the Synced=False condition (refusal-status.test.ts writes that status
+// through the real CRD). They are pinned here so the list only changes on purpose.
 import t from 'tap'
-import { findHandler, handleSync, isHookError } from '../../hooks/handlers.js'
+import { findHandler, isHookError, syncOrError } from '../../hooks/handlers.js'
 import type { KubeObject } from '../../hooks/metacontroller.js'
 import { asStored, syncRequest } from '../../hooks/testing/requests.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
@@ -218,7 +219,7 @@ const TABLES: { kind: string; cases: InvalidCase[]; hookOnly: HookOnlyCase[] }[]
 function hookVerdict(kind: string, object: KubeObject): { rejected: boolean; message: string } | undefined {
   const handler = findHandler(kind)
   if (!handler) return undefined
-  const result = handleSync(handler, syncRequest(asStored(object)), HOOK_CTX)
+  const result = syncOrError(handler, syncRequest(asStored(object)), HOOK_CTX)
   return isHookError(result) ? { rejected: true, message: result.message } : { rejected: false, message: '' }
 }
 

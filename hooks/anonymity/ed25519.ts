@@ -2,6 +2,12 @@
  * The little ed25519 arithmetic node:crypto does not expose: the public key of an
  * *expanded* secret key (a clamped scalar, as stored by tor). For a 32-byte seed we use
  * node:crypto itself.
+ *
+ * Why not node:crypto for the scalar too (checked on Node 20): an Ed25519 KeyObject is built
+ * only from the 32-byte seed (PKCS#8 and JWK `d` both hold the seed, which it hashes and
+ * clamps itself), and tor's `hs_ed25519_secret_key` has no seed, only the expanded key. An
+ * X25519 KeyObject does take the clamped scalar and yields u(a·B), which maps to the Edwards
+ * y, but not to the sign of x, which the public key (and the onion address) needs.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 

@@ -1,13 +1,13 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
-import { parse } from 'yaml'
+import { parse, parseAllDocuments } from 'yaml'
 import { renderCrdFiles } from './render-crds.js'
 import { compileValidators, loadCrds } from '../schema.js'
 import { repoPath } from '../paths.js'
 
 t.test('crds/ is what hooks/api/crds.ts generates (run `npm run gen:crds`)', async (t) => {
   const expected = renderCrdFiles()
-  const onDisk = readdirSync(repoPath('crds')).filter((f) => f.endsWith('.yaml')).sort()
+  const onDisk = readdirSync(repoPath('crds')).sort()
   t.same(onDisk, Object.keys(expected).sort(), 'same files')
   for (const [file, text] of Object.entries(expected)) {
     t.equal(readFileSync(repoPath('crds', file), 'utf8'), text, `crds/${file} is up to date`)
@@ -34,7 +34,9 @@ t.test('every CRD: status+scale subresources, printer columns, category, descrip
     t.same(version.subresources.status, {}, `${name} status subresource`)
     t.same(version.subresources.scale, { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' })
     const columns = version.additionalPrinterColumns.map((c: { name: string }) => c.name)
-    for (const c of ['Desired', 'Ready', 'Age']) t.ok(columns.includes(c), `${name} printer column ${c}`)
+    for (const c of ['Desired', 'Ready', 'Synced', 'Reason', 'Age']) t.ok(columns.includes(c), `${name} printer column ${c}`)
+    const synced = version.additionalPrinterColumns.filter((c: { jsonPath: string }) => c.jsonPath.includes('@.type=="Synced"'))
+    t.same(synced.map((c: { name: string; priority?: number }) => [c.name, c.priority ?? 0]), [['Synced', 0], ['Reason', 0], ['Message', 1]], `${name}: the Synced condition in kubectl get (message with -o wide)`)
     const root = version.schema.openAPIV3Schema
     const undocumented: string[] = []
     walk(root.properties.spec, 'spec', (n, p) => {
@@ -71,4 +73,20 @@ t.test('the CEL rule on reserved flags knows every spelling monerod accepts', as
   t.same(acceptedSpellings('data-dir'), ['da', 'dat', 'data', 'data-', 'data-d', 'data-di', 'data-dir'])
   t.ok(acceptedSpellings('rpc-bind-ip').includes('rpc-bind-ip'), 'an exact name that is also a prefix of another stays')
   t.notOk(acceptedSpellings('rpc-bind-ip').includes('rpc-bind-i'), 'an ambiguous prefix is not claimed')
+})
+
+t.test('`kubectl apply -f crds/` reads only Kubernetes objects (CRDs)', async (t) => {
+  // kubectl reads the files of a folder ending in .json, .yaml or .yml; each must be an object
+  // the apiserver knows, not a kustomize config (which made the command exit 1).
+  const read = readdirSync(repoPath('crds')).filter((f) => /\.(json|ya?ml)$/.test(f))
+  t.ok(read.length >= 3, 'the CRDs are there')
+  for (const file of read) {
+    const docs = parseAllDocuments(readFileSync(repoPath('crds', file), 'utf8')).map((d) => d.toJS() as { apiVersion?: unknown; kind?: unknown } | null)
+    t.ok(docs.length > 0, `${file}: has a document`)
+    for (const doc of docs) {
+      t.match(doc, { apiVersion: String, kind: String }, `${file}: apiVersion and kind`)
+      t.equal(doc?.apiVersion, 'apiextensions.k8s.io/v1', `${file}: a CRD (${String(doc?.apiVersion)} ${String(doc?.kind)})`)
+      t.equal(doc?.kind, 'CustomResourceDefinition', `${file}: kind CustomResourceDefinition`)
+    }
+  }
 })

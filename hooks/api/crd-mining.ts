@@ -218,7 +218,7 @@ export function buildMoneroMiningNodeSetCrd(): Record<string, unknown> {
       conditions: {
         ...workloadStatusProperties.conditions,
         description:
-          'Latest observations of the resource state: Ready, Progressing, Degraded, and MaxUnavailableIgnored while spec.maxUnavailable is set (True: the cluster ignores it for rollouts, feature gate MaxUnavailableStatefulSet off).',
+          'Latest observations of the resource state: Ready, Progressing, Degraded (the workload), Synced (False when the hook refused the spec: the children are kept as they were, the reason and message say why), and MaxUnavailableIgnored while spec.maxUnavailable is set (True: the cluster ignores it for rollouts, feature gate MaxUnavailableStatefulSet off).',
       },
       pool: { type: 'string', description: 'The pool in use (pool.url, or the first -o/--url of xmrig.args).' },
     },

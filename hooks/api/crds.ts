@@ -367,6 +367,13 @@ const readyColumn = {
   jsonPath: '.status.conditions[?(@.type=="Ready")].status',
 }
 
+/** The Synced condition: False (with the reason, and the message in `-o wide`) when the hook refused the spec. */
+const syncedColumns = [
+  { name: 'Synced', type: 'string', description: 'Whether the hook accepted the current spec (Synced condition)', jsonPath: '.status.conditions[?(@.type=="Synced")].status' },
+  { name: 'Reason', type: 'string', description: 'Reason of the Synced condition (InvalidSpec, KeySeedMissing, KeysSecretInvalid when refused)', jsonPath: '.status.conditions[?(@.type=="Synced")].reason' },
+  { name: 'Message', type: 'string', priority: 1, description: 'Why the spec was refused: the field and the problem', jsonPath: '.status.conditions[?(@.type=="Synced")].message' },
+]
+
 const nameRule = {
   rule: `size(self.metadata.name) <= ${MAX_PARENT_NAME}`,
   message: `metadata.name: at most ${MAX_PARENT_NAME} characters (child names and pod host names derive from it)`,
@@ -415,7 +422,7 @@ export function buildCrd(input: CrdInput): Record<string, unknown> {
               labelSelectorPath: '.status.selector',
             },
           },
-          additionalPrinterColumns: [...input.printerColumns, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+          additionalPrinterColumns: [...input.printerColumns, ...syncedColumns, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
           schema: {
             openAPIV3Schema: {
               type: 'object',

@@ -9,12 +9,14 @@ export function renderCrdFiles(): Record<string, string> {
   for (const [file, crd] of Object.entries(buildAllCrds())) {
     out[file] = HEADER + stringify(crd, { lineWidth: 0, aliasDuplicateObjects: false })
   }
-  // `kubectl apply -k crds/` (and the kustomize install, which cannot reach outside its folder)
+  // `kubectl apply -k crds/` (and the kustomize install, which cannot reach outside its folder).
+  // Named `Kustomization`, a name kustomize reads but `kubectl apply -f crds/` skips (it reads
+  // only .yaml, .yml and .json files): every file that command reads is a CRD.
   const kustomization = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
     resources: Object.keys(out).sort(),
   }
-  out['kustomization.yaml'] = HEADER + stringify(kustomization)
+  out.Kustomization = HEADER + stringify(kustomization)
   return out
 }

@@ -188,7 +188,7 @@ export const podSecurityField: Schema = {
 /** Kubernetes condition, as in metav1.Condition. */
 export const conditionsField: Schema = {
   type: 'array',
-  description: 'Latest observations of the resource state (Ready, Progressing, Degraded).',
+  description: 'Latest observations of the resource state: Ready, Progressing, Degraded (the workload) and Synced (False when the hook refused the spec: the children are kept as they were, the reason and message say why).',
   'x-kubernetes-list-type': 'map',
   'x-kubernetes-list-map-keys': ['type'],
   items: {

@@ -10,6 +10,7 @@ import {
   ExporterUsageError,
   parseExporterArgs,
   parseRpcLogin,
+  boundUrl,
   runExporterCommand,
 } from './command.js';
 import { XMRIG_SUMMARY } from './testdata.js';
@@ -86,4 +87,55 @@ t.test('runs, serves, reads the token file, stops on the abort signal', async (t
   t.match(body, /\nxmrig_up 1\n/);
   t.match(body, /\nxmrig_shares_good_total 41\n/);
   t.equal(process.listenerCount('SIGTERM'), sigtermListeners, 'signal handlers removed');
+});
+
+t.test('logs the address it really listens on; kubelet probes only at debug level', async (t) => {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(XMRIG_SUMMARY));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const xmrig = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const saved = process.env.LOG_LEVEL;
+  t.teardown(() => {
+    process.env.LOG_LEVEL = saved;
+  });
+
+  const run = async (level: string) => {
+    process.env.LOG_LEVEL = level;
+    const lines: { level: number; msg: string; url?: string; req?: { url?: string } }[] = [];
+    const ac = new AbortController();
+    let port = 0;
+    await runExporterCommand(['--xmrig', xmrig, '--port', '0', '--host', '0.0.0.0'], {
+      signal: ac.signal,
+      logStream: { write: (line) => void lines.push(JSON.parse(line)) },
+      onListening: (address) => {
+        port = Number(new URL(address).port);
+        void (async () => {
+          for (const path of ['/healthz', '/readyz', '/healthz?x=1', '/metrics']) await (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+          ac.abort();
+        })();
+      },
+    });
+    return { lines, port };
+  };
+
+  const info = await run('info');
+  t.ok(info.lines.some((l) => l.msg === `exporter listening on http://0.0.0.0:${info.port}`), 'the bound address: all IPv4 addresses', { found: info.lines.map((l) => l.msg) });
+  t.notOk(info.lines.some((l) => /127\.0\.0\.1/.test(l.msg) && l.msg.startsWith('exporter listening')), 'not a loopback URL');
+  const probeLines = (lines: typeof info.lines) => lines.filter((l) => /^\/(healthz|readyz)/.test(l.url ?? l.req?.url ?? ''))
+  t.same(probeLines(info.lines), [], 'no probe line at info level')
+  t.ok(info.lines.some((l) => l.req?.url === '/metrics' && l.level === 30), '/metrics requests still logged at info')
+
+  const debug = await run('debug');
+  const probes = probeLines(debug.lines)
+  t.equal(probes.length, 3, 'one line per probe at debug level')
+  t.ok(probes.every((l) => l.level === 20 && l.msg === 'probe answered'), 'at level debug')
+});
+
+t.test('boundUrl', async (t) => {
+  t.equal(boundUrl({ address: '0.0.0.0', family: 'IPv4', port: 9533 }), 'http://0.0.0.0:9533');
+  t.equal(boundUrl({ address: '::', family: 'IPv6', port: 9533 }), 'http://[::]:9533');
+  t.equal(boundUrl({ address: '10.1.2.3', family: 'IPv4', port: 1 }), 'http://10.1.2.3:1');
 });

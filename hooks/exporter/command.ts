@@ -15,6 +15,7 @@
  * Every flag also accepts the `--flag=value` form.
  */
 import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 
 import { MonerodClient } from '../monerod/client.js';
 import { buildExporter, type ExporterTarget } from './server.js';
@@ -128,6 +129,20 @@ export interface RunExporterHooks {
   signal?: AbortSignal;
   /** Called with the bound address once listening. */
   onListening?: (address: string) => void;
+  /** Where the log lines go (default: stdout). */
+  logStream?: { write(line: string): void };
+}
+
+/**
+ * The URL of the address a server really listens on: `http://0.0.0.0:9533` when bound to
+ * every IPv4 address (Fastify's listen() answers with a loopback URL then), `http://[::]:9533`
+ * for every address.
+ */
+export function boundUrl(address: AddressInfo | string | null): string {
+  if (address === null) return 'unknown';
+  if (typeof address === 'string') return address;
+  const host = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
 
 /**
@@ -147,7 +162,8 @@ export async function runExporterCommand(argv: string[], hooks: RunExporterHooks
     const token = config.tokenFile !== undefined ? (await readFile(config.tokenFile, 'utf8')).trim() : config.token;
     target = { kind: 'xmrig', source: token !== undefined ? { url: config.url, token } : { url: config.url } };
   }
-  const app = buildExporter({ target, timeoutMs: config.timeoutMs, logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+  const level = process.env.LOG_LEVEL ?? 'info';
+  const app = buildExporter({ target, timeoutMs: config.timeoutMs, logger: hooks.logStream ? { level, stream: hooks.logStream } : { level } });
 
   let onSignal: (sig: NodeJS.Signals) => void = () => {};
   const stopped = new Promise<string>((resolve) => {
@@ -159,7 +175,7 @@ export async function runExporterCommand(argv: string[], hooks: RunExporterHooks
   });
 
   const address = await app.listen({ port: config.port, host: config.host });
-  app.log.info({ mode: config.mode, target: client?.url ?? config.url, timeoutMs: config.timeoutMs }, `exporter listening on ${address}`);
+  app.log.info({ mode: config.mode, target: client?.url ?? config.url, timeoutMs: config.timeoutMs }, `exporter listening on ${boundUrl(app.server.address())}`);
   hooks.onListening?.(address);
   const reason = await stopped;
   process.off('SIGTERM', onSignal);

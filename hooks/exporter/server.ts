@@ -162,12 +162,27 @@ export function buildExporterMetrics(kind: ExporterTarget['kind'], processMetric
   return { registry, openMetricsRegistry, render, apply, scrapeDuration, rpcErrors };
 }
 
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Whether a request URL is a kubelet probe (logged at debug level only). */
+export function isProbe(url: string | undefined): boolean {
+  const path = (url ?? '').split('?', 1)[0] ?? '';
+  return PROBE_PATHS.has(path);
+}
+
 /** Builds the exporter app; it never listens. See the module documentation. */
 export function buildExporter(opts: ExporterOptions): FastifyInstance {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const { target } = opts;
   const metrics = buildExporterMetrics(target.kind, opts.processMetrics ?? true);
-  const app = Fastify({ logger: opts.logger ?? false });
+  // Kubelet probes /healthz and /readyz every few seconds: their request lines go to debug,
+  // not info (Fastify's own request logging would write two info lines per probe).
+  const app = Fastify({ logger: opts.logger ?? false, disableRequestLogging: (request) => isProbe(request.url) });
+  app.addHook('onResponse', async (request, reply) => {
+    if (isProbe(request.url)) {
+      request.log.debug({ url: request.url, statusCode: reply.statusCode, responseTime: reply.elapsedTime }, 'probe answered');
+    }
+  });
 
   const fetchSummary =
     target.kind === 'xmrig'

@@ -206,7 +206,7 @@ t.test('defined or escaped $(VAR) references are accepted and behave as Kubernet
   t.ok(args.includes('--user-agent=$(literal)'), '$$ escapes to a literal $(...)')
 })
 
-t.test('the hook route answers 200 and 422 through inject()', async (t) => {
+t.test('the hook route: a refused spec shows on the resource (200), or is a 422 when children cannot be kept', async (t) => {
   const app = buildServer({ processMetrics: false, now: () => new Date(CTX.now) })
   t.teardown(() => app.close())
   const ok = await app.inject({ method: 'POST', url: '/hooks/monerominingnodeset/sync', payload: { parent: asStored(proposal()), children: {} } })
@@ -214,9 +214,17 @@ t.test('the hook route answers 200 and 422 through inject()', async (t) => {
   t.equal(ok.json().children.length, 3)
   const bad = proposal() as KubeObject & { spec: Record<string, unknown> }
   bad.spec.pool = { url: 'p:1', user: 'w' }
+  // a new resource: no children, the reason in status
   const res = await app.inject({ method: 'POST', url: '/hooks/monerominingnodeset/sync', payload: { parent: asStored(bad), children: {} } })
-  t.equal(res.statusCode, 422)
-  t.match(res.json(), { fields: [{ field: 'spec.pool.url', message: /set the pool either in pool.url or in xmrig.args/ }] })
+  t.equal(res.statusCode, 200)
+  t.same(res.json().children, [])
+  t.match(res.json().status.conditions, [{}, {}, {}, { type: 'Synced', status: 'False', reason: 'InvalidSpec', message: /spec\.pool\.url: set the pool either in pool.url or in xmrig.args/ }])
+  // an observed child without Metacontroller's last-applied annotation cannot be kept as it is: 422
+  const sts = ok.json().children.find((c: KubeObject) => c.kind === 'StatefulSet') as KubeObject
+  const children = { 'StatefulSet.apps/v1': { 'default/miners-xmrig': { ...sts, metadata: { ...sts.metadata, namespace: 'default' } } } }
+  const kept = await app.inject({ method: 'POST', url: '/hooks/monerominingnodeset/sync', payload: { parent: asStored(bad), children } })
+  t.equal(kept.statusCode, 422)
+  t.match(kept.json(), { fields: [{ field: 'spec.pool.url', message: /set the pool either in pool.url or in xmrig.args/ }] })
 })
 
 t.test('status follows the observed StatefulSet', async (t) => {

@@ -6,7 +6,7 @@ import { Service } from 'kubernetes-models/v1/Service'
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet'
 import type { V1StatefulSet } from '@kubernetes/client-node'
 import { DEFAULT_CONFIG } from '../config.js'
-import { findHandler, handleSync, isHookError, type HookError } from '../handlers.js'
+import { findHandler, isHookError, syncOrError, type HookError } from '../handlers.js'
 import type { KubeObject, SyncResponse } from '../metacontroller.js'
 import { repoPath } from '../paths.js'
 import type { SyncContext } from '../sync-context.js'
@@ -31,9 +31,9 @@ export function parentWith(spec: unknown, name = 'miners'): KubeObject {
   }
 }
 
-/** Runs the hook's path (envelope, schema with defaults, rules, sync). */
+/** Runs the hook's path (envelope, schema with defaults, rules, sync); a refused spec is a HookError. */
 export function sync(parent: KubeObject, children: Record<string, Record<string, KubeObject>> = {}): SyncResponse | HookError {
-  return handleSync(handler, { parent, children }, CTX)
+  return syncOrError(handler, { parent, children }, CTX)
 }
 
 /** Like sync() but fails the test run on a 4xx. */

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { V1ConfigMap, V1Service, V1StatefulSet } from '@kubernetes/client-node'
 import { DEFAULT_CONFIG } from '../config.js'
-import { findHandler, handleSync, isHookError, type HookError } from '../handlers.js'
+import { findHandler, handleSync, isHookError, syncOrError, type HookError } from '../handlers.js'
 import type { KubeObject, SyncResponse } from '../metacontroller.js'
 import { asStored, loadExample, syncRequest } from '../testing/requests.js'
 import { validateKubeObject } from '../testing/kube-schemas.js'
@@ -87,10 +87,10 @@ t.test('configuration grows linearly: 1000 members', async (t) => {
 })
 
 t.test('template errors name the template path', async (t) => {
-  const bad = handleSync(handler, syncRequest({ ...example, spec: { replicas: 2, template: { spec: { monerod: { args: ['--data-dir=/x'] } } } } }), ctx) as HookError
+  const bad = syncOrError(handler, syncRequest({ ...example, spec: { replicas: 2, template: { spec: { monerod: { args: ['--data-dir=/x'] } } } } }), ctx) as HookError
   t.equal(bad.statusCode, 422)
   t.match(bad.message, /spec\.template\.spec\.monerod\.args\[0\]: --data-dir cannot be set/)
-  const missing = handleSync(handler, syncRequest({ ...example, spec: { replicas: 2 } }), ctx) as HookError
+  const missing = syncOrError(handler, syncRequest({ ...example, spec: { replicas: 2 } }), ctx) as HookError
   t.equal(missing.statusCode, 422)
   t.match(missing.message, /template/)
   const labels = handleSync(handler, syncRequest({ ...example, spec: { replicas: 2, template: { metadata: { labels: { 'app.kubernetes.io/name': 'x' } }, spec: {} } } }), ctx)

@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import type { V1Container, V1PodDisruptionBudget, V1Service, V1StatefulSet } from '@kubernetes/client-node'
 import { DEFAULT_CONFIG } from '../config.js'
-import { findHandler, handleSync, isHookError, type HookError } from '../handlers.js'
+import { findHandler, handleSync, isHookError, syncOrError, type HookError } from '../handlers.js'
 import type { KubeObject, SyncResponse } from '../metacontroller.js'
 import { asStored, loadExample, observedStatefulSet, syncRequest } from '../testing/requests.js'
 import { validateKubeObject } from '../testing/kube-schemas.js'
@@ -168,7 +168,7 @@ t.test('contract-breaking and malformed args are rejected with the field', async
     [['regtest'], /not a long option/],
   ]
   for (const [args, message] of cases) {
-    const r = handleSync(handler, syncRequest(withSpec({ monerod: { args } })), ctx) as HookError
+    const r = syncOrError(handler, syncRequest(withSpec({ monerod: { args } })), ctx) as HookError
     t.equal(r.statusCode, 422, args.join(' '))
     t.match(r.message, message, args.join(' '))
   }
@@ -194,7 +194,7 @@ t.test('status follows observed children; conditions keep their time unless they
   const parentWithStatus = { ...example, status: first.status }
   const ready = sync(parentWithStatus, [readySts(first)])
   const conds = ready.status.conditions as { type: string; status: string; reason: string; lastTransitionTime: string }[]
-  t.same(conds.map((c) => [c.type, c.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False']])
+  t.same(conds.map((c) => [c.type, c.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False'], ['Synced', 'True']])
   t.equal(ready.status.readyReplicas, 3)
 
   // the same request again, one hour later: byte-identical status
@@ -206,7 +206,7 @@ t.test('status follows observed children; conditions keep their time unless they
   // a replica loses readiness after the set was ready: Degraded
   const lost = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first, { readyReplicas: 2 })]), { ...ctx, now: '2026-11-26T15:00:00Z' }) as SyncResponse
   const lc = lost.status.conditions as { type: string; status: string; lastTransitionTime: string }[]
-  t.same(lc.map((c) => [c.type, c.status]), [['Ready', 'False'], ['Progressing', 'True'], ['Degraded', 'True']])
+  t.same(lc.map((c) => [c.type, c.status]), [['Ready', 'False'], ['Progressing', 'True'], ['Degraded', 'True'], ['Synced', 'True']])
   t.equal(lc[0]!.lastTransitionTime, '2026-11-26T15:00:00Z', 'Ready flipped: new time')
 
   // a rollout in progress is Progressing, not Degraded
@@ -216,6 +216,7 @@ t.test('status follows observed children; conditions keep their time unless they
     ['Ready', 'False', 'ReplicasNotReady'],
     ['Progressing', 'True', 'RollingUpdate'],
     ['Degraded', 'False', 'RolloutInProgress'],
+    ['Synced', 'True', 'SpecAccepted'],
   ])
 })
 
@@ -306,11 +307,11 @@ t.test('the CRD rules that look only at the new object are enforced by the hook 
     [{ monerod: { args: ['--restricted-rpc'] } }, /--restricted-rpc cannot be set/],
   ]
   for (const [spec, message] of cases) {
-    const r = handleSync(handler, syncRequest(withSpec(spec)), ctx) as HookError
+    const r = syncOrError(handler, syncRequest(withSpec(spec)), ctx) as HookError
     t.equal(r.statusCode, 422, JSON.stringify(spec))
     t.match(r.message, message)
   }
-  const long = handleSync(handler, syncRequest(asStored({ ...example, metadata: { name: 'n'.repeat(41) } })), ctx) as HookError
+  const long = syncOrError(handler, syncRequest(asStored({ ...example, metadata: { name: 'n'.repeat(41) } })), ctx) as HookError
   t.equal(long.statusCode, 422)
   t.match(long.message, /metadata\.name: at most 40 characters/)
 })

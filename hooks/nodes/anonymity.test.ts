@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { V1Container, V1StatefulSet } from '@kubernetes/client-node'
 import { DEFAULT_CONFIG, type HookConfig } from '../config.js'
-import { findHandler, handleSync, isHookError, type HookError } from '../handlers.js'
+import { findHandler, isHookError, syncOrError, type HookError } from '../handlers.js'
 import type { KubeObject, SyncResponse } from '../metacontroller.js'
 import { buildServer } from '../server.js'
 import { validateKubeObject } from '../testing/kube-schemas.js'
@@ -67,7 +67,7 @@ function request(parent: KubeObject, observed: KubeObject[] = [], related: KubeO
 function attempt(parent: KubeObject, opts: { observed?: KubeObject[]; related?: KubeObject[]; seed?: Uint8Array | undefined } = {}): SyncResponse | HookError {
   const handler = parent.kind === 'MoneroNetwork' ? network : nodeSet
   const seed = 'seed' in opts ? opts.seed : SEED
-  return handleSync(handler, request(parent, opts.observed, opts.related), { config: cfg(seed), now: '2026-11-26T12:00:00Z' })
+  return syncOrError(handler, request(parent, opts.observed, opts.related), { config: cfg(seed), now: '2026-11-26T12:00:00Z' })
 }
 function sync(parent: KubeObject, opts: Parameters<typeof attempt>[1] = {}): SyncResponse {
   const r = attempt(parent, opts)

@@ -1,6 +1,7 @@
 -- Argo CD health check for monero-operator custom resources (MoneroNodeSet, MoneroNetwork,
 -- MoneroMiningNodeSet: one identical copy per kind, see charts/argocd/README.md).
 --   Progressing  the controller has not yet observed the latest spec, or no status yet
+--   Degraded     condition Synced=False (the hook refused the spec; children kept as they were)
 --   Degraded     condition Degraded=True (a set that was ready lost replicas)
 --   Healthy      condition Ready=True for the latest generation
 --   Progressing  otherwise, with the Ready (or Progressing) condition's message
@@ -60,6 +61,18 @@ end
 ready = current(ready)
 degraded = current(degraded)
 progressing = current(progressing)
+local synced = current(condition(conditions, "Synced"))
+
+-- The hook refused the current spec: nothing of it was applied, whatever still runs.
+if synced ~= nil and synced.status == "False" then
+  hs.status = "Degraded"
+  local reason = "SpecRefused"
+  if type(synced.reason) == "string" and synced.reason ~= "" then
+    reason = synced.reason
+  end
+  hs.message = reason .. ": " .. text(synced, "the hook refused the spec")
+  return hs
+end
 
 if degraded ~= nil and degraded.status == "True" then
   hs.status = "Degraded"
