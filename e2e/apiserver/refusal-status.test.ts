@@ -8,7 +8,7 @@ import t from 'tap'
 import { handleSync, isHookError, LAST_APPLIED_ANNOTATION } from '../../hooks/handlers.js'
 import type { KubeObject, SyncResponse } from '../../hooks/metacontroller.js'
 import { repoPath } from '../../hooks/paths.js'
-import { applyDesired, goJson, toJson } from '../metacontroller/apply.js'
+import { applyDesired, forCreate, goJson, toJson } from '../metacontroller/apply.js'
 import { syncRequest } from '../../hooks/testing/requests.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
 import { call, createObject, ensureNamespace, exampleObjects, handlerForServedKind, HOOK_CTX, installOurCrds, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
@@ -69,16 +69,8 @@ if (binariesAvailable(t)) {
         // Children as Metacontroller creates them: last-applied = the desired object, then the owner.
         const first = handleSync(handler, syncRequest(parent as KubeObject), HOOK_CTX)
         if (isHookError(first)) return t.fail(`hook refuses the example: ${first.message}`)
-        const owner = { apiVersion: parent.apiVersion, kind: parent.kind, name: parent.metadata.name, uid: parent.metadata.uid, controller: true, blockOwnerDeletion: true }
         for (const child of first.children) {
-          const annotated = {
-            ...child,
-            metadata: {
-              ...child.metadata,
-              annotations: { ...(child.metadata.annotations ?? {}), [LAST_APPLIED_ANNOTATION]: JSON.stringify(child) },
-              ownerReferences: [owner],
-            },
-          }
+          const annotated = forCreate(child, parent as KubeObject) as unknown as KubeObject
           const res = await createObject(kc, annotated, ns, { strict: false })
           t.equal(res.status, 201, `child ${child.kind}/${child.metadata.name} created${res.status === 201 ? '' : `: ${messageOf(res)}`}`)
         }
