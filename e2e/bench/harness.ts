@@ -6,9 +6,12 @@ import { buildServer } from '../../hooks/server.js'
 import { BENCH_CONFIG } from './cases.js'
 import type { LoadRequest, LoadSummary } from './load.js'
 
-/** The hook server as main.ts builds it (minus the logger), plus the empty ceiling route. */
-export async function startServer(opts: { responseCacheBytes?: number } = {}): Promise<{ app: FastifyInstance; base: string }> {
-  const app = buildServer({ config: BENCH_CONFIG, logger: false, ...opts })
+/**
+ * The hook server as main.ts builds it (minus the logger), plus the empty ceiling route: a
+ * Fastify route that parses the same JSON bodies (the server's own parser) and answers {}.
+ */
+export async function startServer(): Promise<{ app: FastifyInstance; base: string }> {
+  const app = buildServer({ config: BENCH_CONFIG, logger: false })
   app.post('/bench/empty', async () => ({}))
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
