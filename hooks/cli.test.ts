@@ -16,21 +16,29 @@ t.test('render prints the children of each resource as multi-document YAML', asy
   const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; metadata: { name: string } })
   t.ok(docs.some((d) => d.kind === 'StatefulSet' && d.metadata.name === 'nodes-monerod'))
   t.ok(docs.some((d) => d.kind === 'StatefulSet' && d.metadata.name === 'regtest-peer'))
-  t.notOk(docs.some((d) => d.kind === 'MoneroNodeSet'), 'no status without --status')
+  t.notOk(
+    docs.some((d) => d.kind === 'MoneroNodeSet'),
+    'no status without --status',
+  )
 })
 
 t.test('render - reads stdin; --status adds the status', async (t) => {
   const input = 'apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeSet\nmetadata: {name: one}\nspec: {replicas: 1}\n'
   const r = cli(['render', '--status', '-'], input)
   t.equal(r.status, 0, r.stderr)
-  const status = parseAllDocuments(r.stdout).map((d) => d.toJS()).find((d: { kind: string }) => d.kind === 'MoneroNodeSet')
+  const status = parseAllDocuments(r.stdout)
+    .map((d) => d.toJS())
+    .find((d: { kind: string }) => d.kind === 'MoneroNodeSet')
   t.equal(status.status.selector, 'app.kubernetes.io/instance=one,app.kubernetes.io/name=monerod,app.kubernetes.io/part-of=moneronodeset')
 })
 
 t.test('invalid input: non-zero exit and a message naming the field', async (t) => {
   const cases: [string, RegExp][] = [
     ['apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeSet\nmetadata: {name: x}\nspec: {replicas: -1}\n', /spec\.replicas: must be >= 0/],
-    ['apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeSet\nmetadata: {name: x}\nspec: {monerod: {args: [--rpc-bind-ip=0.0.0.0]}}\n', /spec\.monerod\.args\[0\]: --rpc-bind-ip cannot be set/],
+    [
+      'apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeSet\nmetadata: {name: x}\nspec: {monerod: {args: [--rpc-bind-ip=0.0.0.0]}}\n',
+      /spec\.monerod\.args\[0\]: --rpc-bind-ip cannot be set/,
+    ],
     ['apiVersion: utxo.com.br/v1alpha1\nkind: MoneroNodeset\nmetadata: {name: x}\nspec: {}\n', /kind "MoneroNodeset" is not one of ours/],
     ['kind: [unclosed\n', /stdin: document 1/],
   ]
@@ -71,7 +79,9 @@ t.test('render and the hook server answer the same children for every example (k
     })
     server.once('exit', (code) => reject(new Error(`the hook server exited with ${code}: ${out}`)))
   })
-  const files = readdirSync(repoPath('examples')).filter((f) => f.endsWith('.yaml')).sort()
+  const files = readdirSync(repoPath('examples'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
   // one render of every example (children in file and document order) ...
   const r = cli(['render', '--key-seed-file', seedFile, ...files.map((f) => `examples/${f}`)])
   t.equal(r.status, 0, `render exits 0 (${r.stderr})`)
@@ -95,7 +105,7 @@ t.test('render and the hook server answer the same children for every example (k
   }
   t.ok(answered.length > 10, `${answered.length} children from ${files.length} example files`)
   t.equal(rendered.length, answered.length, 'as many children rendered as answered')
-  rendered.forEach((doc, i) => t.equal(doc, answered[i], `child ${i + 1}: render prints what the hook answers, byte for byte`))
+  for (const [i, doc] of rendered.entries()) t.equal(doc, answered[i], `child ${i + 1}: render prints what the hook answers, byte for byte`)
   // the newline is not part of the seed: the same seed without it renders the same addresses
   const bare = join(dir, 'key-seed-bare')
   writeFileSync(bare, 'render-and-hook-agree: a test seed, not a secret')
@@ -105,5 +115,9 @@ t.test('render and the hook server answer the same children for every example (k
   t.equal(without.stdout, withNewline.stdout, 'a trailing newline does not change the keys')
   const other = join(dir, 'key-seed-other')
   writeFileSync(other, 'render-and-hook-agree: another seed, not a secret\n')
-  t.not(cli(['render', '--key-seed-file', other, 'examples/moneronodeset-tor-i2p.yaml']).stdout, withNewline.stdout, 'the seed shows in the children (so the comparison sees it)')
+  t.not(
+    cli(['render', '--key-seed-file', other, 'examples/moneronodeset-tor-i2p.yaml']).stdout,
+    withNewline.stdout,
+    'the seed shows in the children (so the comparison sees it)',
+  )
 })

@@ -361,7 +361,9 @@ let mainApp: FastifyInstance | undefined
 /** Requests of a hook that ended in the error handler with `code` (an aborted body ends there). */
 async function errorCount(app: FastifyInstance, code: string, hook = 'moneronodeset/sync'): Promise<number> {
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-  const line = metrics.split('\n').find((l) => l.startsWith('monero_operator_hook_errors_total{') && l.includes(`hook="${hook}"`) && l.includes(`code="${code}"`))
+  const line = metrics
+    .split('\n')
+    .find((l) => l.startsWith('monero_operator_hook_errors_total{') && l.includes(`hook="${hook}"`) && l.includes(`code="${code}"`))
   return Number(line?.split(' ').pop() ?? 0)
 }
 
@@ -415,7 +417,11 @@ t.test('request smuggling shapes: CL + TE, two CLs, odd Content-Length values, o
       status: [400],
       also: notSmuggled,
     },
-    { name: 'Content-Length as a list "n, n"', steps: [post([json, `content-length: ${BODY_BYTES.length}, ${BODY_BYTES.length}`]), BODY_BYTES], status: [200, 400] },
+    {
+      name: 'Content-Length as a list "n, n"',
+      steps: [post([json, `content-length: ${BODY_BYTES.length}, ${BODY_BYTES.length}`]), BODY_BYTES],
+      status: [200, 400],
+    },
     { name: 'Content-Length: -1', steps: [post([json, 'content-length: -1']), BODY_BYTES], status: [400] },
     { name: 'Content-Length: abc', steps: [post([json, 'content-length: abc']), BODY_BYTES], status: [400] },
     { name: 'Content-Length: 1e3', steps: [post([json, 'content-length: 1e3']), BODY_BYTES], status: [400] },
@@ -520,7 +526,12 @@ t.test('chunked bodies with bad chunk sizes, bad framing or no terminator', asyn
     },
     {
       name: 'valid chunk extensions (";a=b")',
-      steps: [post(te), chunked(BODY_BYTES).toString('latin1').replace(/^([0-9a-f]+)\r\n/, '$1;a=b\r\n')],
+      steps: [
+        post(te),
+        chunked(BODY_BYTES)
+          .toString('latin1')
+          .replace(/^([0-9a-f]+)\r\n/, '$1;a=b\r\n'),
+      ],
       status: [200],
     },
     {
@@ -565,7 +576,10 @@ t.test('clients that abort mid-body or half-close a short body', async (t) => {
     ['abort after the headers', [post(cl), { sleep: 20 }, { destroy: true }]],
     ['abort half way through the body', [post(cl), BODY_BYTES.subarray(0, BODY_BYTES.length >> 1), { sleep: 20 }, { destroy: true }]],
     ['abort one byte before the end', [post(cl), BODY_BYTES.subarray(0, -1), { sleep: 20 }, { destroy: true }]],
-    ['abort mid chunk (chunked)', [post([json, 'transfer-encoding: chunked']), chunked(BODY_BYTES, 2, false).subarray(0, 700), { sleep: 20 }, { destroy: true }]],
+    [
+      'abort mid chunk (chunked)',
+      [post([json, 'transfer-encoding: chunked']), chunked(BODY_BYTES, 2, false).subarray(0, 700), { sleep: 20 }, { destroy: true }],
+    ],
   ] as const) {
     const ex = await exchange(port, steps)
     check(t, name, ex, { status: [400] })
@@ -579,7 +593,9 @@ t.test('clients that abort mid-body or half-close a short body', async (t) => {
   const before = await errorCount(app, '400')
   await Promise.all(
     // 0 to 95 % of the body: never all of it
-    Array.from({ length: 20 }, (_, i) => exchange(port, [post(cl), BODY_BYTES.subarray(0, Math.floor((BODY_BYTES.length * i) / 21)), { sleep: 10 }, { destroy: true }])),
+    Array.from({ length: 20 }, (_, i) =>
+      exchange(port, [post(cl), BODY_BYTES.subarray(0, Math.floor((BODY_BYTES.length * i) / 21)), { sleep: 10 }, { destroy: true }]),
+    ),
   )
   await healthy(t, port, '20 concurrent aborts')
   let settled = 0
@@ -659,7 +675,14 @@ t.test('pipelined requests on one connection are answered in order', async (t) =
 
   const ex3 = await exchange(
     port,
-    [Buffer.concat([keep(BODY), Buffer.from(requestHead('GET', '/healthz', ['host: x'])), Buffer.from(requestHead('HEAD', '/healthz', ['host: x'])), keep(BODY)])],
+    [
+      Buffer.concat([
+        keep(BODY),
+        Buffer.from(requestHead('GET', '/healthz', ['host: x'])),
+        Buffer.from(requestHead('HEAD', '/healthz', ['host: x'])),
+        keep(BODY),
+      ]),
+    ],
     { expect: 4, head: [false, false, true, false] },
   )
   check(t, 'pipelined sync + GET + HEAD + sync', ex3)
@@ -740,10 +763,30 @@ t.test('content encodings, invalid UTF-8 and charsets', async (t) => {
     },
     { name: 'Content-Encoding: br with a plain body', steps: [post([json, 'content-encoding: br', cl(BODY_BYTES)]), BODY_BYTES], status: [415] },
     { name: 'Content-Encoding: identity', steps: [post([json, 'content-encoding: identity', cl(BODY_BYTES)]), BODY_BYTES], status: [200] },
-    { name: 'invalid UTF-8 (ff fe) in a JSON string value', steps: [post([json, cl(invalidUtf8)]), invalidUtf8], status: [200, 400, 422], also: mustMatchReference(invalidUtf8) },
-    { name: 'overlong UTF-8 sequences in a JSON string value', steps: [post([json, cl(overlong)]), overlong], status: [200, 400, 422], also: mustMatchReference(overlong) },
-    { name: 'an encoded lone surrogate (ed a0 80) in a JSON string value', steps: [post([json, cl(loneSurrogate)]), loneSurrogate], status: [200, 400, 422], also: mustMatchReference(loneSurrogate) },
-    { name: 'an escaped lone surrogate (\\ud800) in a JSON string value', steps: [post([json, cl(escapedSurrogate)]), escapedSurrogate], status: [200, 400, 422], also: mustMatchReference(escapedSurrogate) },
+    {
+      name: 'invalid UTF-8 (ff fe) in a JSON string value',
+      steps: [post([json, cl(invalidUtf8)]), invalidUtf8],
+      status: [200, 400, 422],
+      also: mustMatchReference(invalidUtf8),
+    },
+    {
+      name: 'overlong UTF-8 sequences in a JSON string value',
+      steps: [post([json, cl(overlong)]), overlong],
+      status: [200, 400, 422],
+      also: mustMatchReference(overlong),
+    },
+    {
+      name: 'an encoded lone surrogate (ed a0 80) in a JSON string value',
+      steps: [post([json, cl(loneSurrogate)]), loneSurrogate],
+      status: [200, 400, 422],
+      also: mustMatchReference(loneSurrogate),
+    },
+    {
+      name: 'an escaped lone surrogate (\\ud800) in a JSON string value',
+      steps: [post([json, cl(escapedSurrogate)]), escapedSurrogate],
+      status: [200, 400, 422],
+      also: mustMatchReference(escapedSurrogate),
+    },
     { name: 'a raw NUL byte in a JSON string value', steps: [post([json, cl(rawNul)]), rawNul], status: [400] },
     { name: 'a UTF-8 BOM before the JSON', steps: [post([json, cl(bom)]), bom], status: [200, 400], also: mustMatchReference(bom) },
     {
@@ -877,12 +920,24 @@ t.test('query strings, trailing and double slashes, percent-encoding and other o
     p('sync', [400, 404]),
     {
       name: 'a space inside the path',
-      steps: [Buffer.concat([Buffer.from(`POST /hooks/moneronodeset /sync HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`), BODY_BYTES])],
+      steps: [
+        Buffer.concat([
+          Buffer.from(`POST /hooks/moneronodeset /sync HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`),
+          BODY_BYTES,
+        ]),
+      ],
       status: [400, 404],
     },
     {
       name: 'a raw non-ASCII byte in the path',
-      steps: [Buffer.concat([Buffer.from(`POST ${SYNC}`), Buffer.from([0xff]), Buffer.from(` HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`), BODY_BYTES])],
+      steps: [
+        Buffer.concat([
+          Buffer.from(`POST ${SYNC}`),
+          Buffer.from([0xff]),
+          Buffer.from(` HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`),
+          BODY_BYTES,
+        ]),
+      ],
       status: [400, 404],
     },
   ]
@@ -896,9 +951,17 @@ t.test('oversized headers, many headers, malformed header lines, odd request lin
     { name: 'one 100 kB header', steps: [post([json, cl, `x-big: ${'a'.repeat(100_000)}`]), BODY_BYTES], status: [431, 400] },
     { name: 'one 15 kB header (under the 16 KiB default)', steps: [post([json, cl, `x-big: ${'a'.repeat(15_000)}`]), BODY_BYTES], status: [200] },
     { name: '1500 small headers (about 13 kB)', steps: [post([json, cl, ...many(1500)]), BODY_BYTES], status: [200] },
-    { name: '2500 tiny headers (past maxHeadersCount, under the size limit)', steps: [post([json, cl, ...Array.from({ length: 2500 }, () => 'a:1')]), BODY_BYTES], status: [200, 431] },
+    {
+      name: '2500 tiny headers (past maxHeadersCount, under the size limit)',
+      steps: [post([json, cl, ...Array.from({ length: 2500 }, () => 'a:1')]), BODY_BYTES],
+      status: [200, 431],
+    },
     { name: '5000 headers (past the size limit)', steps: [post([json, cl, ...many(5000)]), BODY_BYTES], status: [431, 400] },
-    { name: 'a 100 kB Authorization header (no token configured)', steps: [post([json, cl, `authorization: Bearer ${'t'.repeat(100_000)}`]), BODY_BYTES], status: [431, 400] },
+    {
+      name: 'a 100 kB Authorization header (no token configured)',
+      steps: [post([json, cl, `authorization: Bearer ${'t'.repeat(100_000)}`]), BODY_BYTES],
+      status: [431, 400],
+    },
     { name: 'a header line without a colon', steps: [post([json, cl, 'no-colon-here']), BODY_BYTES], status: [400] },
     { name: 'a header name with a space', steps: [post([json, cl, 'x bad: 1']), BODY_BYTES], status: [400] },
     { name: 'a NUL byte in a header value', steps: [post([json, cl, 'x-nul: a\u0000b']), BODY_BYTES], status: [400] },
@@ -908,12 +971,28 @@ t.test('oversized headers, many headers, malformed header lines, odd request lin
       steps: [Buffer.concat([Buffer.from(`POST ${SYNC} HTTP/1.1\nhost: x\n${json}\n${cl}\nconnection: close\n\n`), BODY_BYTES])],
       status: [200, 400],
     },
-    { name: 'HTTP/1.1 without Host', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, [json, cl, 'connection: close'])), BODY_BYTES])], status: [400] },
-    { name: 'two Host headers', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, ['host: a', 'host: b', json, cl, 'connection: close'])), BODY_BYTES])], status: [200, 400] },
+    {
+      name: 'HTTP/1.1 without Host',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, [json, cl, 'connection: close'])), BODY_BYTES])],
+      status: [400],
+    },
+    {
+      name: 'two Host headers',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, ['host: a', 'host: b', json, cl, 'connection: close'])), BODY_BYTES])],
+      status: [200, 400],
+    },
     { name: 'HTTP/1.0 without Host', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, [json, cl], 'HTTP/1.0')), BODY_BYTES])], status: [200] },
     // llhttp accepts HTTP/2.0 (and HTTP/0.9-style lines) on an HTTP/1 connection
-    { name: 'HTTP/2.0 in the request line', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/2.0')), BODY_BYTES])], status: [200, 400, 505] },
-    { name: 'HTTP/1.2 in the request line', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/1.2')), BODY_BYTES])], status: [200, 400, 505] },
+    {
+      name: 'HTTP/2.0 in the request line',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/2.0')), BODY_BYTES])],
+      status: [200, 400, 505],
+    },
+    {
+      name: 'HTTP/1.2 in the request line',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/1.2')), BODY_BYTES])],
+      status: [200, 400, 505],
+    },
     { name: 'HTTP/0.9-style request line (GET /healthz, no version)', steps: ['GET /healthz\r\n\r\n'], status: [200, 400] },
     { name: 'HTTP/2 connection preface', steps: ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'], status: [400, 505] },
     { name: 'a TLS ClientHello', steps: [Buffer.from('1603010200010001fc0303', 'hex'), Buffer.alloc(64, 0x41)], status: [400] },

@@ -74,7 +74,7 @@ function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldError[] {
   return (errors ?? [])
     .filter((e) => e.keyword !== 'anyOf' && e.keyword !== 'if')
     .map((e) => {
-      let field = 'spec' + e.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')
+      let field = `spec${e.instancePath.replace(/\/(\d+)(?=\/|$)/g, '[$1]').replace(/\//g, '.')}`
       let message = e.message ?? 'is invalid'
       if (e.keyword === 'additionalProperties') {
         field += `.${String((e.params as { additionalProperty: string }).additionalProperty)}`

@@ -44,13 +44,38 @@ t.test('client mistakes get a 4xx JSON error naming the field, never a 5xx', asy
     { name: 'no metadata.name', payload: { parent: { ...example, metadata: {} }, children: {} }, status: 400, field: 'parent.metadata.name' },
     { name: 'no spec', payload: { parent: { ...example, spec: undefined }, children: {} }, status: 422, field: 'parent.spec' },
     { name: 'children not an object', payload: { parent: example, children: [] }, status: 400, field: 'children' },
-    { name: 'child without name', payload: { parent: example, children: { 'Service.v1': { x: { metadata: {} } } } }, status: 400, field: /children\[Service\.v1\]/ },
+    {
+      name: 'child without name',
+      payload: { parent: example, children: { 'Service.v1': { x: { metadata: {} } } } },
+      status: 400,
+      field: /children\[Service\.v1\]/,
+    },
     { name: 'replicas a string', payload: { parent: { ...example, spec: { replicas: 'three' } }, children: {} }, status: 422, field: 'spec.replicas' },
     { name: 'negative replicas', payload: { parent: { ...example, spec: { replicas: -2 } }, children: {} }, status: 422, field: 'spec.replicas' },
-    { name: 'bad quantity', payload: { parent: { ...example, spec: { monerod: { resources: { limits: { memory: 'lots' } } } } }, children: {} }, status: 422, field: 'spec.monerod.resources.limits.memory' },
-    { name: 'unknown service type', payload: { parent: { ...example, spec: { service: { type: 'External' } } }, children: {} }, status: 422, field: 'spec.service.type' },
-    { name: 'unknown field', payload: { parent: { ...example, spec: { replicas: 1, hardAntiAfinity: true } }, children: {} }, status: 422, field: 'spec.hardAntiAfinity' },
-    { name: 'reserved flag', payload: { parent: { ...example, spec: { monerod: { args: ['--data-dir', '/tmp'] } } }, children: {} }, status: 422, field: 'spec.monerod.args[0]' },
+    {
+      name: 'bad quantity',
+      payload: { parent: { ...example, spec: { monerod: { resources: { limits: { memory: 'lots' } } } } }, children: {} },
+      status: 422,
+      field: 'spec.monerod.resources.limits.memory',
+    },
+    {
+      name: 'unknown service type',
+      payload: { parent: { ...example, spec: { service: { type: 'External' } } }, children: {} },
+      status: 422,
+      field: 'spec.service.type',
+    },
+    {
+      name: 'unknown field',
+      payload: { parent: { ...example, spec: { replicas: 1, hardAntiAfinity: true } }, children: {} },
+      status: 422,
+      field: 'spec.hardAntiAfinity',
+    },
+    {
+      name: 'reserved flag',
+      payload: { parent: { ...example, spec: { monerod: { args: ['--data-dir', '/tmp'] } } }, children: {} },
+      status: 422,
+      field: 'spec.monerod.args[0]',
+    },
     { name: 'finalizing not a bool', payload: { parent: example, children: {}, finalizing: 'yes' }, status: 400, field: 'finalizing' },
   ]
   for (const c of cases) {
@@ -62,7 +87,10 @@ t.test('client mistakes get a 4xx JSON error naming the field, never a 5xx', asy
     })
     t.equal(res.statusCode, c.status, `${c.name}: status`)
     const body = res.json() as { message: string; fields: { field: string }[] }
-    t.ok(body.fields.some((f) => (typeof c.field === 'string' ? f.field === c.field : c.field.test(f.field))), `${c.name}: names ${String(c.field)} (${body.message})`)
+    t.ok(
+      body.fields.some((f) => (typeof c.field === 'string' ? f.field === c.field : c.field.test(f.field))),
+      `${c.name}: names ${String(c.field)} (${body.message})`,
+    )
     t.notOk('children' in body, `${c.name}: no children list in an error`)
   }
 })
@@ -144,7 +172,10 @@ t.test('on close, in-flight requests finish and new ones are refused', async (t)
   await closing
   const refused = await new Promise<boolean>((resolve) => {
     const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => (socket.destroy(), resolve(false)))
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(false)
+    })
     socket.once('error', () => resolve(true))
   })
   t.ok(refused, 'no new connections after close')

@@ -29,7 +29,6 @@ export interface ServerOptions {
   readonly bearerToken?: string | undefined
 }
 
-
 /** Builds the hook server. */
 export function buildServer(opts: ServerOptions = {}): FastifyInstance {
   const requestTimeout = opts.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT

@@ -51,8 +51,19 @@ export class LoadChild {
 
 function failed(id: number, error: string): LoadSummary {
   return {
-    id, durationSeconds: 0, requests: 0, ok: 0, non2xx: 0, errors: 1, timeouts: 0, requestsPerSecond: 0,
-    latencyP50Ms: 0, latencyP99Ms: 0, latencyMaxMs: 0, bytesPerResponse: 0, error,
+    id,
+    durationSeconds: 0,
+    requests: 0,
+    ok: 0,
+    non2xx: 0,
+    errors: 1,
+    timeouts: 0,
+    requestsPerSecond: 0,
+    latencyP50Ms: 0,
+    latencyP99Ms: 0,
+    latencyMaxMs: 0,
+    bytesPerResponse: 0,
+    error,
   }
 }
 

@@ -216,9 +216,7 @@ async function main(): Promise<void> {
   }
   // Largest responses last, so that the memory they take is not charged to the small cases
   // (RSS rarely shrinks once the heap has grown).
-  const available = prepared
-    .filter((p): p is Extract<PreparedCase, { available: true }> => p.available)
-    .sort((x, y) => x.responseBytes - y.responseBytes)
+  const available = prepared.filter((p): p is Extract<PreparedCase, { available: true }> => p.available).sort((x, y) => x.responseBytes - y.responseBytes)
   const BIG = 200_000
   // warm-up: JIT and the connection pool, not recorded (the big cases warm up in their own run)
   for (const p of available) {
@@ -271,7 +269,9 @@ async function main(): Promise<void> {
   const rssAfter = rssMb()
   await app.close()
 
-  console.log(`\nload (autocannon in a child process, ${DURATION}s per run, every request a new object; ratio = req/s over the empty route fed the same bodies, run just before at the same concurrency):`)
+  console.log(
+    `\nload (autocannon in a child process, ${DURATION}s per run, every request a new object; ratio = req/s over the empty route fed the same bodies, run just before at the same concurrency):`,
+  )
   console.log(table(rows as unknown as Record<string, unknown>[]))
   const skipped = prepared.filter((p): p is Extract<PreparedCase, { available: false }> => !p.available)
   for (const p of skipped) console.log(`${p.spec.name}: skipped: not available (${p.reason})`)
@@ -306,8 +306,16 @@ async function main(): Promise<void> {
   const n1000 = microRows.find((m) => m.case === 'MoneroNetwork(1000)')
   const n100 = microRows.find((m) => m.case === 'MoneroNetwork(100)')
   if (n1000 && n100) {
-    targets.push({ target: 'MoneroNetwork(1000) median sync (parse + handleSync + serialize) < 15 ms', value: `${n1000.medianTotalMs} ms (parse ${n1000.medianParseMs}, handleSync ${n1000.medianSyncMs}, serialize ${n1000.medianSerializeMs})`, result: n1000.medianTotalMs < 15 ? 'PASS' : 'FAIL' })
-    targets.push({ target: `MoneroNetwork(1000) response no larger than before (${RESPONSE_BYTES_BEFORE} bytes)`, value: `${n1000.responseBytes} bytes`, result: n1000.responseBytes <= RESPONSE_BYTES_BEFORE ? 'PASS' : 'FAIL' })
+    targets.push({
+      target: 'MoneroNetwork(1000) median sync (parse + handleSync + serialize) < 15 ms',
+      value: `${n1000.medianTotalMs} ms (parse ${n1000.medianParseMs}, handleSync ${n1000.medianSyncMs}, serialize ${n1000.medianSerializeMs})`,
+      result: n1000.medianTotalMs < 15 ? 'PASS' : 'FAIL',
+    })
+    targets.push({
+      target: `MoneroNetwork(1000) response no larger than before (${RESPONSE_BYTES_BEFORE} bytes)`,
+      value: `${n1000.responseBytes} bytes`,
+      result: n1000.responseBytes <= RESPONSE_BYTES_BEFORE ? 'PASS' : 'FAIL',
+    })
     const timeRatio = n1000.medianTotalMs / n100.medianTotalMs
     const bytesRatio = n1000.responseBytes / n100.responseBytes
     targets.push({
@@ -321,12 +329,22 @@ async function main(): Promise<void> {
   const peak5 = peakAt.get(5)
   targets.push({
     target: 'peak RSS at c=5 across all cases < 120 MiB',
-    value: peak5 ? `${round(peak5.mb)} MiB (during ${peak5.case}); at c=50: ${round(peakAt.get(50)?.mb ?? 0)} MiB (during ${peakAt.get(50)?.case ?? '-'})` : 'c=5 not run',
+    value: peak5
+      ? `${round(peak5.mb)} MiB (during ${peak5.case}); at c=50: ${round(peakAt.get(50)?.mb ?? 0)} MiB (during ${peakAt.get(50)?.case ?? '-'})`
+      : 'c=5 not run',
     result: peak5 ? (peak5.mb < 120 ? 'PASS' : 'FAIL') : 'SKIP',
   })
-  targets.push({ target: 'start-up to /readyz < 500 ms', value: `${startup.readyzMs} ms (node -e 0: ${startup.nodeBaselineMs} ms)`, result: startup.readyzMs < 500 ? 'PASS' : 'FAIL' })
+  targets.push({
+    target: 'start-up to /readyz < 500 ms',
+    value: `${startup.readyzMs} ms (node -e 0: ${startup.nodeBaselineMs} ms)`,
+    result: startup.readyzMs < 500 ? 'PASS' : 'FAIL',
+  })
   const bad = rows.filter((r) => r.non2xx > 0 || r.errors > 0)
-  targets.push({ target: 'no non-2xx answers or errors under load', value: bad.length ? bad.map((r) => `${r.case}@${r.connections}: ${r.non2xx} non-2xx, ${r.errors} errors`).join('; ') : 'none', result: bad.length ? 'FAIL' : 'PASS' })
+  targets.push({
+    target: 'no non-2xx answers or errors under load',
+    value: bad.length ? bad.map((r) => `${r.case}@${r.connections}: ${r.non2xx} non-2xx, ${r.errors} errors`).join('; ') : 'none',
+    result: bad.length ? 'FAIL' : 'PASS',
+  })
   console.log('\ntargets:')
   for (const t of targets) console.log(`  ${t.result.padEnd(4)}  ${t.target}: ${t.value}`)
 
@@ -334,7 +352,7 @@ async function main(): Promise<void> {
   const out = repoPath('bench-results', 'bench.json')
   writeFileSync(
     out,
-    JSON.stringify(
+    `${JSON.stringify(
       {
         startedAt,
         machine: info,
@@ -345,12 +363,17 @@ async function main(): Promise<void> {
         load: rows,
         headline,
         skipped: skipped.map((p) => ({ case: p.spec.name, reason: `skipped: not available (${p.reason})` })),
-        rssMb: { before: round(rssBefore), peakUnderLoad: round(peakRss), peakByConnections: Object.fromEntries([...peakAt].map(([c, p]) => [c, { mb: round(p.mb), case: p.case }])), after: round(rssAfter) },
+        rssMb: {
+          before: round(rssBefore),
+          peakUnderLoad: round(peakRss),
+          peakByConnections: Object.fromEntries([...peakAt].map(([c, p]) => [c, { mb: round(p.mb), case: p.case }])),
+          after: round(rssAfter),
+        },
         targets,
       },
       null,
       2,
-    ) + '\n',
+    )}\n`,
   )
   console.log(`\nwrote ${out}`)
   const failed = targets.filter((t) => t.result === 'FAIL')

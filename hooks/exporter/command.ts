@@ -54,7 +54,7 @@ const STRING_FLAGS = ['monerod', 'xmrig', 'token', 'token-file', 'port', 'host',
 
 /** Parses `cli exporter` arguments (without the subcommand itself). Throws {@link ExporterUsageError}. */
 export function parseExporterArgs(argv: readonly string[]): ExporterConfig {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: [...argv],

@@ -65,7 +65,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (err instanceof HttpError) {
       if (err.fields.length > 0) request.log.warn({ statusCode: status, fields: err.fields }, 'request rejected')
-      return reply.code(status).headers(err.headers).send(errorBody(status, err.message, err.fields))
+      return reply
+        .code(status)
+        .headers(err.headers)
+        .send(errorBody(status, err.message, err.fields))
     }
     return reply.code(status).send(errorBody(status, `body: ${err.message}`, [{ field: 'body', message: err.message }]))
   })

@@ -44,7 +44,10 @@ export const hookRoutes: FastifyPluginAsync<HookRoutesOptions> = async (app, opt
   const sync = (handler: KindHandler) => {
     const hook = `${handler.route}/sync`
     app.post(`/hooks/${hook}`, { config: { hook }, schema: { response: RESPONSES } }, async (request) => {
-      const now = opts.now().toISOString().replace(/\.\d{3}Z$/, 'Z')
+      const now = opts
+        .now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
       const result = handleSync(handler, request.body, { config: opts.config, now })
       const parent = parentRef(request.body, handler.kind)
       if (isHookError(result)) {
