@@ -9,19 +9,20 @@
  * same child set that the same parent renders with no observed children (observed children
  * never make the hook drop a child); the same bytes sent again get the same answer.
  *
- * FUZZ_RUNS (default 10 000 per kind, about 20 s each) changes the count; FUZZ_SEED replays a run;
+ * Run by hooks/fuzz-*.test.ts, one file per kind. The seed is printed first (a TAP comment).
+ * FUZZ_RUNS (default 10 000 per kind) changes the count; FUZZ_SEED replays a run;
  * FUZZ_TIMEOUT_MS (default 10000) is the per-request limit.
  */
 import t from 'tap'
 import fc from 'fast-check'
 import { readdirSync, readFileSync } from 'node:fs'
 import { parseAllDocuments } from 'yaml'
-import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
-import { HANDLERS, handleSync, isHookError, type KindHandler } from './handlers.js'
-import { childGroupKey, type KubeObject } from './metacontroller.js'
-import { repoPath } from './paths.js'
-import { buildServer } from './server.js'
-import { asStored, syncRequest } from './testing/requests.js'
+import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from '../config.js'
+import { HANDLERS, handleSync, isHookError, type KindHandler } from '../handlers.js'
+import { childGroupKey, type KubeObject } from '../metacontroller.js'
+import { repoPath } from '../paths.js'
+import { buildServer } from '../server.js'
+import { asStored, syncRequest } from './requests.js'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000)
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() ^ (Math.random() * 2 ** 31)
@@ -37,9 +38,17 @@ const CONFIG: HookConfig = {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type Obj = Record<string, unknown>
 
+/** Where Raw values met by the JSON.stringify in render() go (set only during it). */
+let rawSink: string[] | undefined
 /** A value that is inserted as raw JSON text (numbers JSON.stringify cannot write, deep nesting). */
 class Raw {
   constructor(readonly text: string) {}
+  /** Stands in a marker for the text (a toJSON, not a replacer: JSON.stringify stays native). */
+  toJSON(): string {
+    if (!rawSink) return this.text
+    rawSink.push(this.text)
+    return `\u0001RAW${rawSink.length - 1}\u0001`
+  }
 }
 /** A value that is an object with an own key JSON.stringify would otherwise never write. */
 function withOwn(obj: Obj, key: string, value: unknown): Obj {
@@ -337,13 +346,13 @@ function mutate(root: Obj, path: Path, m: Mutation): unknown {
 function render(value: unknown): string {
   const raws: string[] = []
   const markerOf = (i: number) => `\u0001RAW${i}\u0001`
-  const text = JSON.stringify(value, (_k, v: unknown) => {
-    if (v instanceof Raw) {
-      raws.push(v.text)
-      return markerOf(raws.length - 1)
-    }
-    return v
-  })
+  rawSink = raws
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } finally {
+    rawSink = undefined
+  }
   if (text === undefined) return 'null'
   return raws.reduce((acc, raw, i) => acc.split(JSON.stringify(markerOf(i))).join(raw), text)
 }
@@ -523,9 +532,17 @@ const prototypeSnapshot = () =>
   JSON.stringify([Object.prototype, Array.prototype, Function.prototype, String.prototype].map((p) => Object.getOwnPropertyNames(p).sort()))
 const before = prototypeSnapshot()
 
-const kinds = [...new Set([...EXPECTED_KINDS, ...HANDLERS.map((h) => h.kind)])]
+/**
+ * Fuzzes the given kinds (one test each). The fuzz-*.test.ts files split the kinds so that tap
+ * runs them in parallel; `others` adds every served kind not in EXPECTED_KINDS.
+ */
+export function fuzzKinds(wanted: readonly string[], others = false): void {
+  t.comment(`fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED}), ${RUNS} runs per kind (FUZZ_RUNS)`)
+  const kinds = [...new Set([...wanted, ...(others ? HANDLERS.map((h) => h.kind).filter((k) => !EXPECTED_KINDS.includes(k)) : [])])]
+  for (const kind of kinds) fuzzKind(kind)
+}
 
-for (const kind of kinds) {
+function fuzzKind(kind: string): void {
   const served = HANDLERS.find((h) => h.kind === kind)
   const skip = served
     ? examplesOf(kind).length
@@ -584,7 +601,7 @@ for (const kind of kinds) {
         if ('children' in body) fail('4xx with children', excerpt(res.body))
         return
       }
-      // the same bytes again (a resync): the same answer, byte for byte (the response cache)
+      // the same bytes again (a resync): the same answer, byte for byte (a sync is a pure function of its request)
       const again = await post(c.text)
       if (again.statusCode !== 200 || again.body !== res.body) fail('the same request sent again got a different answer', excerpt(again.body))
       const keys = Object.keys(body).sort()
