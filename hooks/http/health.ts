@@ -15,9 +15,9 @@ export const healthPlugin = fp(
     })
     // While closing, every answer ends its connection, so Metacontroller's idle keep-alive
     // connections do not hold the shutdown open.
-    app.addHook('onSend', async (_request, reply, payload) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (closing) reply.header('connection', 'close')
-      return payload
+      done(null, payload)
     })
     app.get('/healthz', { schema: { response: { 200: STATUS_SCHEMA } } }, async () => ({ status: 'ok' }))
     app.get('/readyz', { schema: { response: { 200: STATUS_SCHEMA } } }, async () => {

@@ -3,7 +3,7 @@
  * for kinds that have one, `/hooks/<kind>/customize`. A route is a thin adapter: the body is
  * parsed by Fastify, handleSync() validates and syncs, the answer or a 4xx goes back.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RequestPayload } from 'fastify'
 import { HANDLERS, handleSync, isHookError, warmUp, type KindHandler } from '../handlers.js'
 import { HookRequestError } from '../metacontroller.js'
 import type { HookConfig } from '../config.js'
@@ -21,13 +21,22 @@ export interface HookRoutesOptions {
 const RESPONSES = { '4xx': ERROR_BODY_SCHEMA, '5xx': ERROR_BODY_SCHEMA }
 
 /** A compressed body would be read as if it were JSON text: refused before it is read. */
-async function refuseEncodedBody(request: FastifyRequest): Promise<void> {
+function refuseEncodedBody(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  payload: RequestPayload,
+  done: (err: Error | null, payload?: RequestPayload) => void,
+): void {
   const encoding = request.headers['content-encoding']?.trim().toLowerCase()
   if (encoding && encoding !== 'identity') {
-    throw new HttpError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the JSON uncompressed`, [
-      { field: 'content-encoding', message: 'must be absent or identity' },
-    ])
+    done(
+      new HttpError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the JSON uncompressed`, [
+        { field: 'content-encoding', message: 'must be absent or identity' },
+      ]),
+    )
+    return
   }
+  done(null, payload)
 }
 
 const parentRef = (body: unknown, kind: string) => {
