@@ -17,14 +17,11 @@ ENV CI=true NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AU
 # Dependencies first: this layer is reused until package*.json change.
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
 COPY hooks/ hooks/
 COPY crds/ crds/
-# tsconfig.json also includes e2e/, charts/, examples/ ...: they are not in the context
-# (.dockerignore), so only hooks/ is compiled. Tests are dropped from the output.
+# tsconfig.build.json compiles hooks/ without tests and test helpers.
 RUN npm run build \
- && find dist -name '*.test.js' -delete -o -name '*.test.js.map' -delete \
- && rm -rf dist/hooks/testing \
  && npm prune --omit=dev --ignore-scripts \
  && npm cache clean --force
 

@@ -5,7 +5,8 @@
  *   init-node ...               init container / sidecar of monerod pods (peer addresses, config file)
  */
 import { readFileSync } from 'node:fs'
-import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
+import { parseArgs } from 'node:util'
+import { ConfigError, loadHookConfig } from './config.js'
 import { parseResources, RenderError, renderYaml } from './render.js'
 
 const USAGE = `usage:
@@ -21,29 +22,34 @@ const USAGE = `usage:
 `
 
 async function render(argv: string[]): Promise<number> {
-  let withStatus = false
-  let keySeed: Uint8Array | undefined
-  const files: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string
-    if (a === '--status') withStatus = true
-    else if (a === '--key-seed-file') keySeed = readFileSync(argv[++i] ?? '')
-    else if (a === '-' || !a.startsWith('-')) files.push(a)
-    else throw new RenderError(`render: unknown option ${a}\n${USAGE}`)
+  let parsed: ReturnType<typeof parseRenderArgs>
+  try {
+    parsed = parseRenderArgs(argv)
+  } catch (err) {
+    throw new RenderError(`render: ${(err as Error).message}\n${USAGE}`)
   }
+  const { values, positionals: files } = parsed
   if (files.length === 0) throw new RenderError(`render: give at least one FILE (or - for stdin)\n${USAGE}`)
   const resources = files.flatMap((file) => {
     const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8')
     const source = file === '-' ? 'stdin' : file
     return parseResources(text, source).map((resource) => ({ resource, source }))
   })
-  const config: HookConfig = {
-    operatorImage: process.env.OPERATOR_IMAGE || DEFAULT_OPERATOR_IMAGE,
-    keySeed: keySeed ?? (process.env.KEY_SEED ? Buffer.from(process.env.KEY_SEED, 'utf8') : undefined),
-  }
+  // the hook server's own loader: the same image and key seed, read the same way
+  const config = loadHookConfig(process.env, { keySeedFile: values['key-seed-file'] })
   const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
-  process.stdout.write(renderYaml(resources, { config, now }, withStatus, (m) => process.stderr.write(`note: ${m}\n`)))
+  process.stdout.write(renderYaml(resources, { config, now }, values.status === true, (m) => process.stderr.write(`note: ${m}\n`)))
   return 0
+}
+
+/** `render` options: `-` (stdin) and file names are positionals. */
+function parseRenderArgs(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { status: { type: 'boolean' }, 'key-seed-file': { type: 'string' } },
+  })
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -77,7 +83,7 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code
   },
   (err: unknown) => {
-    if (err instanceof RenderError || (err as NodeJS.ErrnoException)?.code === 'ENOENT') {
+    if (err instanceof RenderError || err instanceof ConfigError || (err as NodeJS.ErrnoException)?.code === 'ENOENT') {
       process.stderr.write(`error: ${(err as Error).message}\n`)
     } else {
       process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)

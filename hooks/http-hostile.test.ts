@@ -1,10 +1,9 @@
 /**
  * The hook server over raw TCP: hostile or odd HTTP that a JSON-level fuzzer (fuzz.test.ts,
  * which goes through app.inject) never produces. Request smuggling shapes, broken chunked
- * framing, clients that abort or half-close, pipelining, Expect: 100-continue, content
+ * framing, clients that abort or half-close, well-formed pipelining, Expect headers, content
  * encodings and charsets, content-type variants, methods and odd paths on the hook routes,
- * oversized and many headers, a slowloris client, 50 concurrent identical bodies and bodies
- * that differ from a cached one only at the end.
+ * oversized and many headers, a slowloris client and 50 concurrent identical bodies.
  *
  * For every answer: never a 5xx, never a hang (each exchange is bounded); a 4xx that carries a
  * body carries JSON with a message (Node's HTTP parser, or Fastify's clientError handler on
@@ -14,14 +13,15 @@
  *
  * The observed answer of every case is printed as a TAP comment ("observed: ...").
  *
- * Two problems this file found, fixed in buildServer and kept here as regressions:
- * - a malformed request (or one stray byte) pipelined behind a valid one got its 400 written at
- *   once and the socket destroyed, before the valid request's answer, which was lost;
- * - requestTimeout was enforced only by Node's connectionsCheckingInterval sweep (30 s by
- *   default), so a 1 s requestTimeout still let a slowloris client hold its socket ~30 s.
- * Also tightened after the first run: a compressed body is refused (415) instead of being read
- * as JSON text, and Expect: 100-continue is not answered with a 100 for a request that will be
- * refused anyway (no token, body over the limit).
+ * Kept as regressions: requestTimeout was enforced only by Node's connectionsCheckingInterval
+ * sweep (30 s by default), so a 1 s requestTimeout still let a slowloris client hold its socket
+ * ~30 s; a compressed body was read as JSON text (now a 415).
+ *
+ * Not handled specially, because Metacontroller (Go's net/http client) never does it: a
+ * malformed request pipelined behind a valid one (Node reports the parse error while the
+ * valid one is being answered, and the connection ends), and Expect: 100-continue on a
+ * request that will be refused (Node sends the 100 itself; the refusal follows before any
+ * body byte is read).
  */
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
@@ -238,7 +238,7 @@ async function listening(t: Test, opts: ServerOptions = {}): Promise<{ app: Fast
   return { app, port: (app.server.address() as { port: number }).port }
 }
 
-/** The answer of a server without a response cache to `bytes`: what any server must answer. */
+/** The answer of a second, untouched server to `bytes`: what the main server must answer. */
 let referencePort = 0
 async function reference(bytes: Buffer): Promise<Response | undefined> {
   return (await exchange(referencePort, [validSync(bytes)])).responses[0]
@@ -313,7 +313,7 @@ function isFullSync(t: Test, name: string, r: Response | undefined): void {
 }
 
 let healthyRound = 0
-/** After a case: a valid sync (not byte-identical to the last one, so not always a cache hit) and /healthz. */
+/** After a case: a valid sync (with varying trailing whitespace) and /healthz. */
 async function healthy(t: Test, port: number, after: string): Promise<void> {
   healthyRound++
   const body = BODY + ' '.repeat(healthyRound % 3)
@@ -361,7 +361,9 @@ let mainApp: FastifyInstance | undefined
 /** Requests of a hook that ended in the error handler with `code` (an aborted body ends there). */
 async function errorCount(app: FastifyInstance, code: string, hook = 'moneronodeset/sync'): Promise<number> {
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-  const line = metrics.split('\n').find((l) => l.startsWith('monero_operator_hook_errors_total{') && l.includes(`hook="${hook}"`) && l.includes(`code="${code}"`))
+  const line = metrics
+    .split('\n')
+    .find((l) => l.startsWith('monero_operator_hook_errors_total{') && l.includes(`hook="${hook}"`) && l.includes(`code="${code}"`))
   return Number(line?.split(' ').pop() ?? 0)
 }
 
@@ -369,7 +371,7 @@ t.before(async () => {
   const main = buildServer({ processMetrics: false, now })
   mainApp = main
   await main.listen({ port: 0, host: '127.0.0.1' })
-  const ref = buildServer({ processMetrics: false, now, responseCacheBytes: 0 })
+  const ref = buildServer({ processMetrics: false, now })
   await ref.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(async () => {
     await main.close()
@@ -415,7 +417,11 @@ t.test('request smuggling shapes: CL + TE, two CLs, odd Content-Length values, o
       status: [400],
       also: notSmuggled,
     },
-    { name: 'Content-Length as a list "n, n"', steps: [post([json, `content-length: ${BODY_BYTES.length}, ${BODY_BYTES.length}`]), BODY_BYTES], status: [200, 400] },
+    {
+      name: 'Content-Length as a list "n, n"',
+      steps: [post([json, `content-length: ${BODY_BYTES.length}, ${BODY_BYTES.length}`]), BODY_BYTES],
+      status: [200, 400],
+    },
     { name: 'Content-Length: -1', steps: [post([json, 'content-length: -1']), BODY_BYTES], status: [400] },
     { name: 'Content-Length: abc', steps: [post([json, 'content-length: abc']), BODY_BYTES], status: [400] },
     { name: 'Content-Length: 1e3', steps: [post([json, 'content-length: 1e3']), BODY_BYTES], status: [400] },
@@ -520,7 +526,12 @@ t.test('chunked bodies with bad chunk sizes, bad framing or no terminator', asyn
     },
     {
       name: 'valid chunk extensions (";a=b")',
-      steps: [post(te), chunked(BODY_BYTES).toString('latin1').replace(/^([0-9a-f]+)\r\n/, '$1;a=b\r\n')],
+      steps: [
+        post(te),
+        chunked(BODY_BYTES)
+          .toString('latin1')
+          .replace(/^([0-9a-f]+)\r\n/, '$1;a=b\r\n'),
+      ],
       status: [200],
     },
     {
@@ -560,19 +571,15 @@ t.test('chunked bodies with bad chunk sizes, bad framing or no terminator', asyn
 
 t.test('clients that abort mid-body or half-close a short body', async (t) => {
   const cl = [json, `content-length: ${BODY_BYTES.length}`]
-  // BODY and BODY + 10 spaces are cached now: aborts and short bodies while the bytes match a
-  // cached body are tried too
   const longer = `${BODY}${' '.repeat(10)}`
-  for (const b of [BODY, longer]) t.equal((await exchange(port, [validSync(b)])).responses[0]?.status, 200, 'primed')
   for (const [name, steps] of [
     ['abort after the headers', [post(cl), { sleep: 20 }, { destroy: true }]],
-    ['abort half way through a body that matches a cached one', [post(cl), BODY_BYTES.subarray(0, BODY_BYTES.length >> 1), { sleep: 20 }, { destroy: true }]],
-    [
-      'abort half way through a body that differs from the cached one',
-      [post(cl), Buffer.from(` ${BODY.slice(1, BODY_BYTES.length >> 1)}`), { sleep: 20 }, { destroy: true }],
-    ],
+    ['abort half way through the body', [post(cl), BODY_BYTES.subarray(0, BODY_BYTES.length >> 1), { sleep: 20 }, { destroy: true }]],
     ['abort one byte before the end', [post(cl), BODY_BYTES.subarray(0, -1), { sleep: 20 }, { destroy: true }]],
-    ['abort mid chunk (chunked)', [post([json, 'transfer-encoding: chunked']), chunked(BODY_BYTES, 2, false).subarray(0, 700), { sleep: 20 }, { destroy: true }]],
+    [
+      'abort mid chunk (chunked)',
+      [post([json, 'transfer-encoding: chunked']), chunked(BODY_BYTES, 2, false).subarray(0, 700), { sleep: 20 }, { destroy: true }],
+    ],
   ] as const) {
     const ex = await exchange(port, steps)
     check(t, name, ex, { status: [400] })
@@ -581,12 +588,14 @@ t.test('clients that abort mid-body or half-close a short body', async (t) => {
     t.ok(performance.now() - started < 1000, `${name}: the next valid sync is quick`)
   }
   // twenty aborted clients at once, then the server still answers at once; each aborted body
-  // settles (readBody rejects, the error handler counts it) rather than waiting forever
+  // settles (counted as a failed request) rather than waiting forever
   const app = mainApp as FastifyInstance
   const before = await errorCount(app, '400')
   await Promise.all(
     // 0 to 95 % of the body: never all of it
-    Array.from({ length: 20 }, (_, i) => exchange(port, [post(cl), BODY_BYTES.subarray(0, Math.floor((BODY_BYTES.length * i) / 21)), { sleep: 10 }, { destroy: true }])),
+    Array.from({ length: 20 }, (_, i) =>
+      exchange(port, [post(cl), BODY_BYTES.subarray(0, Math.floor((BODY_BYTES.length * i) / 21)), { sleep: 10 }, { destroy: true }]),
+    ),
   )
   await healthy(t, port, '20 concurrent aborts')
   let settled = 0
@@ -594,17 +603,17 @@ t.test('clients that abort mid-body or half-close a short body', async (t) => {
     settled = (await errorCount(app, '400')) - before
     if (settled < 20) await sleep(10)
   }
-  observed.push(`20 concurrent aborts: ${settled} of 20 ended in the error handler (400, counted)`)
+  observed.push(`20 concurrent aborts: ${settled} of 20 ended and were counted (400)`)
   t.equal(settled, 20, 'every aborted body ended (no request left waiting for bytes that never come)')
 
   const cases: Case[] = [
     {
-      name: 'body 10 bytes shorter than its Content-Length (nothing cached at that length), then half-close',
+      name: 'body 20 bytes shorter than its Content-Length, then half-close',
       steps: [post([json, `content-length: ${BODY_BYTES.length + 20}`]), BODY_BYTES, { sleep: 20 }, { end: true }],
       status: [400],
     },
     {
-      name: 'the first n bytes of a cached (n+10)-byte body, declared n+10, then half-close (not the cached answer)',
+      name: 'the first n bytes of an (n+10)-byte body, declared n+10, then half-close',
       steps: [post([json, `content-length: ${BODY_BYTES.length + 10}`]), BODY_BYTES, { sleep: 20 }, { end: true }],
       status: [400],
     },
@@ -616,16 +625,13 @@ t.test('clients that abort mid-body or half-close a short body', async (t) => {
     },
     {
       // one byte more than declared: the body is the first n+9 bytes (valid JSON), the extra
-      // space is the start of a next, malformed request
-      name: 'a cached (n+10)-byte body sent whole with Content-Length n+9',
+      // space is the start of a next, malformed request; Node may end the connection before
+      // the first answer (a malformed request pipelined behind a valid one: not handled
+      // specially, Metacontroller never sends more than it declares)
+      name: 'an (n+10)-byte body sent whole with Content-Length n+9',
       steps: [post([json, `content-length: ${BODY_BYTES.length + 9}`]), Buffer.from(longer)],
       expect: 2,
       status: [200, 400],
-      also: async (t, ex) => {
-        const want = await reference(Buffer.from(longer.slice(0, -1)))
-        t.equal(ex.responses[0]?.status, 200, 'first answer: the 200 to the n+9 bytes read')
-        t.equal(ex.responses[0]?.body.toString('latin1'), want?.body.toString('latin1'), 'first answer: the answer to the n+9 bytes read')
-      },
     },
     {
       name: 'headers only (Content-Length set), then half-close',
@@ -651,29 +657,32 @@ t.test('pipelined requests on one connection are answered in order', async (t) =
   const keep = (body: Buffer | string) => validSync(body, [])
   const otherBody = BODY.replace('"replicas":3', '"replicas":2')
   const want1 = await reference(BODY_BYTES)
-  const want3 = await reference(Buffer.from(otherBody))
-  const ex = await exchange(port, [Buffer.concat([keep(BODY), keep('{"parent": '), keep(otherBody)])], { expect: 3 })
-  check(t, 'pipelined valid + malformed JSON + valid', ex, { status: [200, 400] })
+  const want2 = await reference(Buffer.from(otherBody))
+  // Fastify ends the connection after a body it could not parse (the client may still be
+  // sending): what was pipelined after it is not answered
+  const ex = await exchange(port, [Buffer.concat([keep(BODY), keep(otherBody), keep('{"parent": '), keep(BODY)])], { expect: 4 })
+  check(t, 'pipelined valid + valid + malformed JSON + valid', ex, { status: [200, 400] })
   t.same(
     ex.responses.map((r) => r.status),
-    [200, 400, 200],
-    'three answers, in order',
+    [200, 200, 400],
+    'answers in order, up to the malformed body',
   )
+  t.ok(ex.closed, 'the connection ends after the malformed body')
   t.equal(ex.responses[0]?.body.toString(), want1?.body.toString(), 'first: its own answer')
-  t.equal(ex.responses[2]?.body.toString(), want3?.body.toString(), 'third: its own answer (replicas 2)')
+  t.equal(ex.responses[1]?.body.toString(), want2?.body.toString(), 'second: its own answer (replicas 2)')
+  t.notSame(want1?.body.toString(), want2?.body.toString(), 'the two answers differ')
   await healthy(t, port, 'pipelining')
-
-  const ex2 = await exchange(port, [Buffer.concat([keep(BODY), Buffer.from(requestHead('POST', SYNC, ['host: x', json, 'content-length: abc'])), keep(BODY)])], { expect: 3 })
-  check(t, 'pipelined valid + malformed HTTP + valid', ex2, { status: [200, 400] })
-  // Node reports the malformed request while the first (valid, async) one is still being
-  // answered: its 400 must wait for that answer, not overtake it.
-  t.equal(ex2.responses[0]?.status, 200, 'the request before the malformed one is answered (its answer comes first)')
-  t.ok(ex2.responses.length <= 2, 'nothing after the malformed request is answered (the connection ends)')
-  await healthy(t, port, 'pipelining with malformed HTTP')
 
   const ex3 = await exchange(
     port,
-    [Buffer.concat([keep(BODY), Buffer.from(requestHead('GET', '/healthz', ['host: x'])), Buffer.from(requestHead('HEAD', '/healthz', ['host: x'])), keep(BODY)])],
+    [
+      Buffer.concat([
+        keep(BODY),
+        Buffer.from(requestHead('GET', '/healthz', ['host: x'])),
+        Buffer.from(requestHead('HEAD', '/healthz', ['host: x'])),
+        keep(BODY),
+      ]),
+    ],
     { expect: 4, head: [false, false, true, false] },
   )
   check(t, 'pipelined sync + GET + HEAD + sync', ex3)
@@ -686,6 +695,8 @@ t.test('pipelined requests on one connection are answered in order', async (t) =
 })
 
 t.test('Expect: 100-continue and other Expect values', async (t) => {
+  // Node answers 100 Continue itself; a request refused on its headers is refused before
+  // any body byte is read.
   const cl = `content-length: ${BODY_BYTES.length}`
   const cases: Case[] = [
     {
@@ -704,12 +715,9 @@ t.test('Expect: 100-continue and other Expect values', async (t) => {
       also: (t, ex) => isFullSync(t, '100-continue without waiting', ex.responses[0]),
     },
     {
-      name: 'Expect: 100-continue on a request without a token when none is needed, 100 MB declared, no body',
+      name: 'Expect: 100-continue, 100 MB declared (over the limit), no body',
       steps: [post([json, 'content-length: 100000000', 'expect: 100-continue'])],
       status: [413],
-      also: (t, ex) => {
-        t.same(ex.interim, [], 'no 100 Continue: a body over the limit is not invited')
-      },
     },
     { name: 'Expect: 200-ok (unknown expectation)', steps: [post([json, cl, 'expect: 200-ok']), BODY_BYTES], status: [417] },
   ]
@@ -736,8 +744,8 @@ t.test('content encodings, invalid UTF-8 and charsets', async (t) => {
   const mustMatchReference = (bytes: Buffer) => async (t: Test, ex: Exchange) => {
     const got = ex.responses[0]
     const want = await reference(bytes)
-    if (got?.status === 200) t.equal(got.body.toString('latin1'), want?.body.toString('latin1'), 'a 200 is the same answer a cache-less server gives')
-    t.equal(got?.status, want?.status, 'the same status a cache-less server gives')
+    if (got?.status === 200) t.equal(got.body.toString('latin1'), want?.body.toString('latin1'), 'a 200 is the same answer a second server gives')
+    t.equal(got?.status, want?.status, 'the same status a second server gives')
   }
   const cases: Case[] = [
     {
@@ -755,10 +763,30 @@ t.test('content encodings, invalid UTF-8 and charsets', async (t) => {
     },
     { name: 'Content-Encoding: br with a plain body', steps: [post([json, 'content-encoding: br', cl(BODY_BYTES)]), BODY_BYTES], status: [415] },
     { name: 'Content-Encoding: identity', steps: [post([json, 'content-encoding: identity', cl(BODY_BYTES)]), BODY_BYTES], status: [200] },
-    { name: 'invalid UTF-8 (ff fe) in a JSON string value', steps: [post([json, cl(invalidUtf8)]), invalidUtf8], status: [200, 400, 422], also: mustMatchReference(invalidUtf8) },
-    { name: 'overlong UTF-8 sequences in a JSON string value', steps: [post([json, cl(overlong)]), overlong], status: [200, 400, 422], also: mustMatchReference(overlong) },
-    { name: 'an encoded lone surrogate (ed a0 80) in a JSON string value', steps: [post([json, cl(loneSurrogate)]), loneSurrogate], status: [200, 400, 422], also: mustMatchReference(loneSurrogate) },
-    { name: 'an escaped lone surrogate (\\ud800) in a JSON string value', steps: [post([json, cl(escapedSurrogate)]), escapedSurrogate], status: [200, 400, 422], also: mustMatchReference(escapedSurrogate) },
+    {
+      name: 'invalid UTF-8 (ff fe) in a JSON string value',
+      steps: [post([json, cl(invalidUtf8)]), invalidUtf8],
+      status: [200, 400, 422],
+      also: mustMatchReference(invalidUtf8),
+    },
+    {
+      name: 'overlong UTF-8 sequences in a JSON string value',
+      steps: [post([json, cl(overlong)]), overlong],
+      status: [200, 400, 422],
+      also: mustMatchReference(overlong),
+    },
+    {
+      name: 'an encoded lone surrogate (ed a0 80) in a JSON string value',
+      steps: [post([json, cl(loneSurrogate)]), loneSurrogate],
+      status: [200, 400, 422],
+      also: mustMatchReference(loneSurrogate),
+    },
+    {
+      name: 'an escaped lone surrogate (\\ud800) in a JSON string value',
+      steps: [post([json, cl(escapedSurrogate)]), escapedSurrogate],
+      status: [200, 400, 422],
+      also: mustMatchReference(escapedSurrogate),
+    },
     { name: 'a raw NUL byte in a JSON string value', steps: [post([json, cl(rawNul)]), rawNul], status: [400] },
     { name: 'a UTF-8 BOM before the JSON', steps: [post([json, cl(bom)]), bom], status: [200, 400], also: mustMatchReference(bom) },
     {
@@ -892,12 +920,24 @@ t.test('query strings, trailing and double slashes, percent-encoding and other o
     p('sync', [400, 404]),
     {
       name: 'a space inside the path',
-      steps: [Buffer.concat([Buffer.from(`POST /hooks/moneronodeset /sync HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`), BODY_BYTES])],
+      steps: [
+        Buffer.concat([
+          Buffer.from(`POST /hooks/moneronodeset /sync HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`),
+          BODY_BYTES,
+        ]),
+      ],
       status: [400, 404],
     },
     {
       name: 'a raw non-ASCII byte in the path',
-      steps: [Buffer.concat([Buffer.from(`POST ${SYNC}`), Buffer.from([0xff]), Buffer.from(` HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`), BODY_BYTES])],
+      steps: [
+        Buffer.concat([
+          Buffer.from(`POST ${SYNC}`),
+          Buffer.from([0xff]),
+          Buffer.from(` HTTP/1.1\r\nhost: x\r\n${json}\r\ncontent-length: ${BODY_BYTES.length}\r\nconnection: close\r\n\r\n`),
+          BODY_BYTES,
+        ]),
+      ],
       status: [400, 404],
     },
   ]
@@ -911,9 +951,17 @@ t.test('oversized headers, many headers, malformed header lines, odd request lin
     { name: 'one 100 kB header', steps: [post([json, cl, `x-big: ${'a'.repeat(100_000)}`]), BODY_BYTES], status: [431, 400] },
     { name: 'one 15 kB header (under the 16 KiB default)', steps: [post([json, cl, `x-big: ${'a'.repeat(15_000)}`]), BODY_BYTES], status: [200] },
     { name: '1500 small headers (about 13 kB)', steps: [post([json, cl, ...many(1500)]), BODY_BYTES], status: [200] },
-    { name: '2500 tiny headers (past maxHeadersCount, under the size limit)', steps: [post([json, cl, ...Array.from({ length: 2500 }, () => 'a:1')]), BODY_BYTES], status: [200, 431] },
+    {
+      name: '2500 tiny headers (past maxHeadersCount, under the size limit)',
+      steps: [post([json, cl, ...Array.from({ length: 2500 }, () => 'a:1')]), BODY_BYTES],
+      status: [200, 431],
+    },
     { name: '5000 headers (past the size limit)', steps: [post([json, cl, ...many(5000)]), BODY_BYTES], status: [431, 400] },
-    { name: 'a 100 kB Authorization header (no token configured)', steps: [post([json, cl, `authorization: Bearer ${'t'.repeat(100_000)}`]), BODY_BYTES], status: [431, 400] },
+    {
+      name: 'a 100 kB Authorization header (no token configured)',
+      steps: [post([json, cl, `authorization: Bearer ${'t'.repeat(100_000)}`]), BODY_BYTES],
+      status: [431, 400],
+    },
     { name: 'a header line without a colon', steps: [post([json, cl, 'no-colon-here']), BODY_BYTES], status: [400] },
     { name: 'a header name with a space', steps: [post([json, cl, 'x bad: 1']), BODY_BYTES], status: [400] },
     { name: 'a NUL byte in a header value', steps: [post([json, cl, 'x-nul: a\u0000b']), BODY_BYTES], status: [400] },
@@ -923,12 +971,28 @@ t.test('oversized headers, many headers, malformed header lines, odd request lin
       steps: [Buffer.concat([Buffer.from(`POST ${SYNC} HTTP/1.1\nhost: x\n${json}\n${cl}\nconnection: close\n\n`), BODY_BYTES])],
       status: [200, 400],
     },
-    { name: 'HTTP/1.1 without Host', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, [json, cl, 'connection: close'])), BODY_BYTES])], status: [400] },
-    { name: 'two Host headers', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, ['host: a', 'host: b', json, cl, 'connection: close'])), BODY_BYTES])], status: [200, 400] },
+    {
+      name: 'HTTP/1.1 without Host',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, [json, cl, 'connection: close'])), BODY_BYTES])],
+      status: [400],
+    },
+    {
+      name: 'two Host headers',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, ['host: a', 'host: b', json, cl, 'connection: close'])), BODY_BYTES])],
+      status: [200, 400],
+    },
     { name: 'HTTP/1.0 without Host', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, [json, cl], 'HTTP/1.0')), BODY_BYTES])], status: [200] },
     // llhttp accepts HTTP/2.0 (and HTTP/0.9-style lines) on an HTTP/1 connection
-    { name: 'HTTP/2.0 in the request line', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/2.0')), BODY_BYTES])], status: [200, 400, 505] },
-    { name: 'HTTP/1.2 in the request line', steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/1.2')), BODY_BYTES])], status: [200, 400, 505] },
+    {
+      name: 'HTTP/2.0 in the request line',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/2.0')), BODY_BYTES])],
+      status: [200, 400, 505],
+    },
+    {
+      name: 'HTTP/1.2 in the request line',
+      steps: [Buffer.concat([Buffer.from(requestHead('POST', SYNC, H([json, cl]), 'HTTP/1.2')), BODY_BYTES])],
+      status: [200, 400, 505],
+    },
     { name: 'HTTP/0.9-style request line (GET /healthz, no version)', steps: ['GET /healthz\r\n\r\n'], status: [200, 400] },
     { name: 'HTTP/2 connection preface', steps: ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'], status: [400, 505] },
     { name: 'a TLS ClientHello', steps: [Buffer.from('1603010200010001fc0303', 'hex'), Buffer.alloc(64, 0x41)], status: [400] },
@@ -956,12 +1020,9 @@ t.test('a bearer token server with hostile Authorization headers', async (t) => 
     auth([`authorization: Bearer ${token}`, 'authorization: Bearer wrong'], [200, 401], 'right token, then a wrong one'),
     auth([`authorization: Bearer ${token}\u0000`], [400, 401], 'token with a NUL'),
     {
-      name: 'no token, Expect: 100-continue, 50 MB declared, no body',
+      name: 'no token, Expect: 100-continue, 50 MB declared, no body (refused on its headers)',
       steps: [post([json, 'content-length: 50000000', 'expect: 100-continue'])],
       status: [401],
-      also: (t, ex) => {
-        t.same(ex.interim, [], 'no 100 Continue: the body of an unauthorised request is not invited')
-      },
     },
   ]
   // the health check of this server needs the token
@@ -1011,8 +1072,8 @@ t.test('50 sockets sending the same valid body at once: all 200, byte-identical,
       }),
     )
   for (const [name, pieces] of [
-    ['first wave (nothing cached, bodies in 3 pieces)', 3],
-    ['second wave (cached, bodies in 1 piece)', 1],
+    ['first wave (bodies in 3 pieces)', 3],
+    ['second wave (bodies in 1 piece)', 1],
   ] as const) {
     const answers = await wave(pieces)
     const statuses = answers.map((a) => a.responses[0]?.status ?? 0)
@@ -1027,58 +1088,11 @@ t.test('50 sockets sending the same valid body at once: all 200, byte-identical,
     )
     const bodies = new Set(answers.map((a) => a.responses[0]?.body.toString('latin1')))
     t.equal(bodies.size, 1, `${name}: byte-identical answers`)
-    t.equal([...bodies][0], want?.body.toString('latin1'), `${name}: the answer a cache-less server gives`)
+    t.equal([...bodies][0], want?.body.toString('latin1'), `${name}: the answer a second server gives`)
   }
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
-  const hits = Number(/monero_operator_hook_cache_hits_total\{hook="moneronodeset\/sync"\} (\d+)/.exec(metrics)?.[1] ?? 0)
-  observed.push(`50 concurrent: ${hits} of 100 answered from the cache`)
-  t.ok(hits >= 50, `the second wave came from the cache (${hits} hits)`)
+  t.match(metrics, /monero_operator_hook_requests_total\{hook="moneronodeset\/sync",outcome="ok"\} 100\b/, 'all 100 counted')
   await healthy(t, port, '50 concurrent')
-})
-
-t.test('a body that differs from a cached one only at its end gets its own answer', async (t) => {
-  const { port } = await listening(t)
-  // the cached body ends in a space; the others differ from it in the last byte only
-  const cached = `${BODY} `
-  const replicasLast = (n: number) => {
-    const request = syncRequest(asStored(loadExample('moneronodeset.yaml')))
-    const parent = request.parent as { spec: Record<string, unknown> }
-    const { replicas: _r, ...spec } = parent.spec
-    // spec.replicas is the last value of the body: `..."replicas":N}}}`
-    const reordered = { ...request, parent: { ...parent, spec: { ...spec, replicas: n } } }
-    const { parent: p, ...rest } = reordered
-    return JSON.stringify({ ...rest, parent: p })
-  }
-  const variants: [string, string, string][] = [
-    ['last byte space -> newline (same JSON)', cached, `${BODY}\n`],
-    ['last byte space -> tab, sent chunked (looked up after collecting)', cached, `${BODY}\t`],
-    ['last byte "}" -> space (now invalid JSON: must be a 400, not the cached 200)', BODY, `${BODY.slice(0, -1)} `],
-    ['last byte "}" -> "]" (invalid JSON)', BODY, `${BODY.slice(0, -1)}]`],
-    ['replicas 3 -> 2 where it is the last value (3 bytes before the end)', replicasLast(3), replicasLast(2)],
-  ]
-  for (const [name, first, second] of variants) {
-    t.equal(first.length, second.length, `${name}: same length, so the cached body is a candidate`)
-    let diffs = 0
-    for (let i = 0; i < first.length; i++) if (first[i] !== second[i]) diffs++
-    t.equal(diffs, 1, `${name}: one byte differs`)
-    const primed = await exchange(port, [validSync(first)])
-    t.equal(primed.responses[0]?.status, 200, `${name}: the first body is answered (and cached)`)
-    // once whole, once in pieces so the difference arrives in the last piece
-    const bytes = Buffer.from(second, 'utf8')
-    const chunkedSend = name.includes('chunked')
-    const whole = await exchange(port, chunkedSend ? [post([json, 'transfer-encoding: chunked']), chunked(bytes, 4)] : [validSync(bytes)])
-    const pieces = await exchange(port, [post([json, `content-length: ${bytes.length}`]), bytes.subarray(0, -1), { sleep: 10 }, bytes.subarray(-1)])
-    const want = await reference(bytes)
-    for (const [how, ex] of [
-      ['whole', whole],
-      ['last byte sent apart', pieces],
-    ] as const) {
-      check(t, `${name} (${how})`, ex)
-      t.equal(ex.responses[0]?.status, want?.status, `${name} (${how}): the status of its own answer (${want?.status})`)
-      t.equal(ex.responses[0]?.body.toString('latin1'), want?.body.toString('latin1'), `${name} (${how}): its own answer`)
-    }
-    await healthy(t, port, name)
-  }
 })
 
 t.test('summary of what was observed', async (t) => {

@@ -65,7 +65,10 @@ t.test('client mistakes get a 4xx JSON error naming the field, never a 5xx', asy
     })
     t.equal(res.statusCode, c.status, `${c.name}: status`)
     const body = res.json() as { message: string; fields: { field: string }[] }
-    t.ok(body.fields.some((f) => (typeof c.field === 'string' ? f.field === c.field : c.field.test(f.field))), `${c.name}: names ${String(c.field)} (${body.message})`)
+    t.ok(
+      body.fields.some((f) => (typeof c.field === 'string' ? f.field === c.field : c.field.test(f.field))),
+      `${c.name}: names ${String(c.field)} (${body.message})`,
+    )
     t.notOk('children' in body, `${c.name}: no children list in an error`)
   }
 })
@@ -123,14 +126,34 @@ t.test('on close, in-flight requests finish and new ones are refused', async (t)
   const { port } = server.server.address() as { port: number }
   const inflight = fetch(`http://127.0.0.1:${port}/slow`)
   await new Promise((r) => setTimeout(r, 100))
+  // a probe whose request line arrived before close and the rest after it
+  const probe = connect(port, '127.0.0.1')
+  const probeAnswer = new Promise<string>((resolve) => {
+    let text = ''
+    probe.on('data', (d) => (text += d.toString()))
+    probe.on('close', () => resolve(text))
+    probe.on('error', () => resolve(text))
+  })
+  await new Promise((r) => probe.once('connect', r))
+  probe.write('GET /readyz HTTP/1.1\r\nhost: x\r\n')
+  await new Promise((r) => setTimeout(r, 20))
   const closing = server.close()
+  await new Promise((r) => setTimeout(r, 20))
+  probe.write('\r\n')
+  const ready = await probeAnswer
+  t.match(ready, /^HTTP\/1\.1 503 /, 'readiness fails while closing')
+  t.match(ready, /connection: close/i, 'and ends its connection')
+  t.match(JSON.parse(ready.slice(ready.indexOf('\r\n\r\n') + 4)), { error: 'Service Unavailable', message: /shutting down/, fields: [] })
   const res = await inflight
   t.equal(res.status, 200, 'the in-flight request completes')
   t.same(await res.json(), { done: true })
   await closing
   const refused = await new Promise<boolean>((resolve) => {
     const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => (socket.destroy(), resolve(false)))
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(false)
+    })
     socket.once('error', () => resolve(true))
   })
   t.ok(refused, 'no new connections after close')

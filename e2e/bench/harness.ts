@@ -6,9 +6,12 @@ import { buildServer } from '../../hooks/server.js'
 import { BENCH_CONFIG } from './cases.js'
 import type { LoadRequest, LoadSummary } from './load.js'
 
-/** The hook server as main.ts builds it (minus the logger), plus the empty ceiling route. */
-export async function startServer(opts: { responseCacheBytes?: number } = {}): Promise<{ app: FastifyInstance; base: string }> {
-  const app = buildServer({ config: BENCH_CONFIG, logger: false, ...opts })
+/**
+ * The hook server as main.ts builds it (minus the logger), plus the empty ceiling route: a
+ * Fastify route that parses the same JSON bodies (the server's own parser) and answers {}.
+ */
+export async function startServer(): Promise<{ app: FastifyInstance; base: string }> {
+  const app = buildServer({ config: BENCH_CONFIG, logger: false })
   app.post('/bench/empty', async () => ({}))
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as { port: number }
@@ -48,8 +51,19 @@ export class LoadChild {
 
 function failed(id: number, error: string): LoadSummary {
   return {
-    id, durationSeconds: 0, requests: 0, ok: 0, non2xx: 0, errors: 1, timeouts: 0, requestsPerSecond: 0,
-    latencyP50Ms: 0, latencyP99Ms: 0, latencyMaxMs: 0, bytesPerResponse: 0, error,
+    id,
+    durationSeconds: 0,
+    requests: 0,
+    ok: 0,
+    non2xx: 0,
+    errors: 1,
+    timeouts: 0,
+    requestsPerSecond: 0,
+    latencyP50Ms: 0,
+    latencyP99Ms: 0,
+    latencyMaxMs: 0,
+    bytesPerResponse: 0,
+    error,
   }
 }
 

@@ -75,8 +75,18 @@ process.on('message', (msg: LoadRequest | 'exit') => {
     (summary) => process.send?.(summary),
     (err: unknown) =>
       process.send?.({
-        id: msg.id, durationSeconds: 0, requests: 0, ok: 0, non2xx: 0, errors: 1, timeouts: 0,
-        requestsPerSecond: 0, latencyP50Ms: 0, latencyP99Ms: 0, latencyMaxMs: 0, bytesPerResponse: 0,
+        id: msg.id,
+        durationSeconds: 0,
+        requests: 0,
+        ok: 0,
+        non2xx: 0,
+        errors: 1,
+        timeouts: 0,
+        requestsPerSecond: 0,
+        latencyP50Ms: 0,
+        latencyP99Ms: 0,
+        latencyMaxMs: 0,
+        bytesPerResponse: 0,
         error: String(err),
       } satisfies LoadSummary),
   )

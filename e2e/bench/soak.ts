@@ -108,11 +108,13 @@ async function main(): Promise<void> {
   const pass = !timedOut && sent >= TOTAL && growth <= 0.1 && non2xxUnexpected === 0 && errors === 0
   console.log(`requests per case: ${[...perCase].map(([k, v]) => `${k} ${v}`).join(', ')}`)
   console.log(`unexpected statuses ${non2xxUnexpected}, connection errors ${errors}${timedOut ? `, stopped at the ${MAX_SECONDS} s bound` : ''}`)
-  console.log(`${pass ? 'PASS' : 'FAIL'}  RSS after ${last?.requests} vs after ${first?.requests} requests: ${first?.rssMb} -> ${last?.rssMb} MiB (${round(growth * 100)}%, limit 10%); heap used ${first?.heapUsedMb} -> ${last?.heapUsedMb} MiB`)
+  console.log(
+    `${pass ? 'PASS' : 'FAIL'}  RSS after ${last?.requests} vs after ${first?.requests} requests: ${first?.rssMb} -> ${last?.rssMb} MiB (${round(growth * 100)}%, limit 10%); heap used ${first?.heapUsedMb} -> ${last?.heapUsedMb} MiB`,
+  )
   mkdirSync(repoPath('bench-results'), { recursive: true })
   writeFileSync(
     repoPath('bench-results', 'soak.json'),
-    JSON.stringify({ total: sent, connections: CONNECTIONS, mix: mix.map((m) => ({ name: m.name, weight: m.weight })), perCase: Object.fromEntries(perCase), samples, growthPercent: round(growth * 100), unexpectedStatuses: non2xxUnexpected, errors, timedOut, result: pass ? 'PASS' : 'FAIL' }, null, 2) + '\n',
+    `${JSON.stringify({ total: sent, connections: CONNECTIONS, mix: mix.map((m) => ({ name: m.name, weight: m.weight })), perCase: Object.fromEntries(perCase), samples, growthPercent: round(growth * 100), unexpectedStatuses: non2xxUnexpected, errors, timedOut, result: pass ? 'PASS' : 'FAIL' }, null, 2)}\n`,
   )
   if (!pass && process.env.SOAK_STRICT === '1') process.exitCode = 1
 }

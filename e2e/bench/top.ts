@@ -20,14 +20,14 @@ if (!file) throw new Error('usage: top.js FILE.cpuprofile [N]')
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
 const byId = new Map(profile.nodes.map((node) => [node.id, node]))
 const self = new Map<number, number>()
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+for (const [i, id] of profile.samples.entries()) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
 const total = [...self.values()].reduce((a, b) => a + b, 0)
 
 const where = (url: string) => {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
   if (m) return m[1] as string
-  if (url.includes('/dist/hooks/')) return 'hooks/' + url.split('/dist/hooks/')[1]
-  if (url.includes('/dist/e2e/')) return 'e2e/' + url.split('/dist/e2e/')[1]
+  if (url.includes('/dist/hooks/')) return `hooks/${url.split('/dist/hooks/')[1]}`
+  if (url.includes('/dist/e2e/')) return `e2e/${url.split('/dist/e2e/')[1]}`
   return url.startsWith('node:') ? url : url === '' ? '(native/gc/idle)' : url
 }
 const fns = new Map<string, number>()

@@ -16,6 +16,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
 
 import { MonerodClient } from '../monerod/client.js';
 import { buildExporter, type ExporterTarget } from './server.js';
@@ -50,26 +51,37 @@ export class ExporterUsageError extends Error {
 export const EXPORTER_USAGE = `usage: cli exporter (--monerod URL [--rpc-login-file PATH] | --xmrig URL [--token T | --token-file PATH])
                     [--port N (default ${DEFAULT_EXPORTER_PORT})] [--host ADDR (default 0.0.0.0)] [--timeout-ms MS (default ${DEFAULT_EXPORTER_TIMEOUT_MS})]`;
 
-const FLAGS = new Set(['monerod', 'xmrig', 'token', 'token-file', 'port', 'host', 'timeout-ms', 'rpc-login-file']);
+const STRING_FLAGS = ['monerod', 'xmrig', 'token', 'token-file', 'port', 'host', 'timeout-ms', 'rpc-login-file'] as const;
 
 /** Parses `cli exporter` arguments (without the subcommand itself). Throws {@link ExporterUsageError}. */
 export function parseExporterArgs(argv: readonly string[]): ExporterConfig {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean' },
+        ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: 'string', multiple: true }])),
+      } as Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
+    });
+  } catch (err) {
+    const { code, message } = err as { code?: string; message: string };
+    const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new ExporterUsageError(`unknown flag ${quoted}\n${EXPORTER_USAGE}`);
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new ExporterUsageError(`unexpected argument "${quoted}"\n${EXPORTER_USAGE}`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new ExporterUsageError(`${quoted.split(' ')[0]} needs a value`);
+    throw err;
+  }
+  if (parsed.values.help) throw new ExporterUsageError(EXPORTER_USAGE);
   const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (!arg.startsWith('--')) throw new ExporterUsageError(`unexpected argument "${arg}"\n${EXPORTER_USAGE}`);
-    const eq = arg.indexOf('=');
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (name === 'help') throw new ExporterUsageError(EXPORTER_USAGE);
-    if (!FLAGS.has(name)) throw new ExporterUsageError(`unknown flag --${name}\n${EXPORTER_USAGE}`);
-    let value: string | undefined;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      i++;
-    }
+  for (const name of STRING_FLAGS) {
+    const given = parsed.values[name] as string[] | undefined;
+    if (given === undefined) continue;
+    if (given.length > 1) throw new ExporterUsageError(`--${name} given twice`);
+    const value = given[0];
     if (value === undefined || value === '') throw new ExporterUsageError(`--${name} needs a value`);
-    if (values.has(name)) throw new ExporterUsageError(`--${name} given twice`);
     values.set(name, value);
   }
   const monerod = values.get('monerod');

@@ -9,19 +9,20 @@
  * same child set that the same parent renders with no observed children (observed children
  * never make the hook drop a child); the same bytes sent again get the same answer.
  *
- * FUZZ_RUNS (default 10 000 per kind, about 20 s each) changes the count; FUZZ_SEED replays a run;
+ * Run by hooks/fuzz-*.test.ts, one file per kind. The seed is printed first (a TAP comment).
+ * FUZZ_RUNS (default 10 000 per kind) changes the count; FUZZ_SEED replays a run;
  * FUZZ_TIMEOUT_MS (default 10000) is the per-request limit.
  */
 import t from 'tap'
 import fc from 'fast-check'
 import { readdirSync, readFileSync } from 'node:fs'
 import { parseAllDocuments } from 'yaml'
-import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
-import { HANDLERS, isHookError, syncOrError, type KindHandler } from './handlers.js'
-import { childGroupKey, type KubeObject } from './metacontroller.js'
-import { repoPath } from './paths.js'
-import { buildServer } from './server.js'
-import { asStored, syncRequest } from './testing/requests.js'
+import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from '../config.js'
+import { HANDLERS, isHookError, syncOrError, type KindHandler } from '../handlers.js'
+import { childGroupKey, type KubeObject } from '../metacontroller.js'
+import { repoPath } from '../paths.js'
+import { buildServer } from '../server.js'
+import { asStored, syncRequest } from './requests.js'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000)
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() ^ (Math.random() * 2 ** 31)
@@ -37,9 +38,17 @@ const CONFIG: HookConfig = {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type Obj = Record<string, unknown>
 
+/** Where Raw values met by the JSON.stringify in render() go (set only during it). */
+let rawSink: string[] | undefined
 /** A value that is inserted as raw JSON text (numbers JSON.stringify cannot write, deep nesting). */
 class Raw {
   constructor(readonly text: string) {}
+  /** Stands in a marker for the text (a toJSON, not a replacer: JSON.stringify stays native). */
+  toJSON(): string {
+    if (!rawSink) return this.text
+    rawSink.push(this.text)
+    return `\u0001RAW${rawSink.length - 1}\u0001`
+  }
 }
 /** A value that is an object with an own key JSON.stringify would otherwise never write. */
 function withOwn(obj: Obj, key: string, value: unknown): Obj {
@@ -58,7 +67,9 @@ interface Seed {
 
 function examplesOf(kind: string): { file: string; resource: KubeObject }[] {
   const out: { file: string; resource: KubeObject }[] = []
-  for (const file of readdirSync(repoPath('examples')).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(repoPath('examples'))
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(repoPath('examples', file), 'utf8'))) {
       const resource = doc.toJS() as KubeObject | null
       if (resource?.kind === kind) out.push({ file, resource })
@@ -107,34 +118,127 @@ function requestOf(seed: Seed, handler: KindHandler, style: 'v1' | 'v2', observe
 
 // ------------------------------------------------------------------ hostile values
 
-const EDGE_NUMBERS = [0, -1, 1, 1.5, 2.9999999, 1e308, -1e308, 2 ** 53 + 1, 2 ** 53, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER, 5e-324, 1e-7, 65535, 65536, 1001, 100000]
+const EDGE_NUMBERS = [
+  0,
+  -1,
+  1,
+  1.5,
+  2.9999999,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  2 ** 53,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 32,
+  Number.MAX_SAFE_INTEGER,
+  Number.MIN_SAFE_INTEGER,
+  5e-324,
+  1e-7,
+  65535,
+  65536,
+  1001,
+  100000,
+]
 const RAW_NUMBERS = ['-0', '1e309', '-1e309', '1E+2', '3.0', '1e-400', '0.1e1', '1.0000000000000001', '12345678901234567890123456789', '-0.0']
 const EDGE_STRINGS = [
-  '', ' ', '0', '3', '-1', 'true', 'null', 'NaN', 'Infinity', '1e3', '0x10', '__proto__', 'constructor', 'prototype',
-  '../../etc/passwd', '/', '$(id)', '${HOME}', '`reboot`', "'; DROP TABLE x; --", '\u0000', 'a\nb', '\r\n', '\t',
-  '\ud800', '\udfff', '🙂', 'ǅ', 'İ', 'Ⅻ', '\u202etxet', '\u200b', 'ＡＢＣ', 'Ω≈ç√', 'a'.repeat(64), 'a'.repeat(254),
-  '--regtest', '--data-dir=/', '--add-exclusive-node=1.2.3.4', '--p2p-bind-port=1', '-o', '500m', '4Gi', '-1Gi', '1e3Gi',
-  'Default', 'LoadBalancer', 'ClusterIP', 'Delete', 'Retain', 'InPlace',
+  '',
+  ' ',
+  '0',
+  '3',
+  '-1',
+  'true',
+  'null',
+  'NaN',
+  'Infinity',
+  '1e3',
+  '0x10',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '../../etc/passwd',
+  '/',
+  '$(id)',
+  '$' + '{HOME}',
+  '`reboot`',
+  "'; DROP TABLE x; --",
+  '\u0000',
+  'a\nb',
+  '\r\n',
+  '\t',
+  '\ud800',
+  '\udfff',
+  '🙂',
+  'ǅ',
+  'İ',
+  'Ⅻ',
+  '\u202etxet',
+  '\u200b',
+  'ＡＢＣ',
+  'Ω≈ç√',
+  'a'.repeat(64),
+  'a'.repeat(254),
+  '--regtest',
+  '--data-dir=/',
+  '--add-exclusive-node=1.2.3.4',
+  '--p2p-bind-port=1',
+  '-o',
+  '500m',
+  '4Gi',
+  '-1Gi',
+  '1e3Gi',
+  'Default',
+  'LoadBalancer',
+  'ClusterIP',
+  'Delete',
+  'Retain',
+  'InPlace',
 ]
-const KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '', ' ', 'replicas', 'enabled', 'args', 'metadata', 'spec', 'status', 'children', 'x'.repeat(300), '🙂', 'a.b', 'a/b', '$ref', 'nil']
+const KEYS = [
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '',
+  ' ',
+  'replicas',
+  'enabled',
+  'args',
+  'metadata',
+  'spec',
+  'status',
+  'children',
+  'x'.repeat(300),
+  '🙂',
+  'a.b',
+  'a/b',
+  '$ref',
+  'nil',
+]
 
 const hugeString = fc.oneof(
   fc.integer({ min: 1_000, max: 300_000 }).map((n) => 'x'.repeat(n)),
   fc.integer({ min: 100, max: 20_000 }).map((n) => '🙂\u0301'.repeat(n)),
 )
-const deepRaw = fc.tuple(fc.integer({ min: 20, max: 20_000 }), fc.constantFrom('array', 'object', 'mixed')).map(([n, shape]) =>
-  shape === 'array'
-    ? new Raw('['.repeat(n) + ']'.repeat(n))
-    : shape === 'object'
-      ? new Raw('{"a":'.repeat(n) + '1' + '}'.repeat(n))
-      : new Raw('[{"a":'.repeat(n) + 'null' + '}]'.repeat(n)),
-)
-const hugeArray = fc.tuple(fc.integer({ min: 100, max: 20_000 }), fc.constantFrom<Json>('--regtest', 1, null, {}, [], 'x'.repeat(20))).map(([n, v]) =>
-  Array.from({ length: n }, () => v),
-)
-const pollutionObject = fc.tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.jsonValue({ maxDepth: 2 })).map(([key, value]) =>
-  key === 'constructor' ? withOwn({}, 'constructor', { prototype: { polluted: true, value } }) : withOwn({}, key, { polluted: true, value }),
-)
+const deepRaw = fc
+  .tuple(fc.integer({ min: 20, max: 20_000 }), fc.constantFrom('array', 'object', 'mixed'))
+  .map(([n, shape]) =>
+    shape === 'array'
+      ? new Raw('['.repeat(n) + ']'.repeat(n))
+      : shape === 'object'
+        ? new Raw(`${'{"a":'.repeat(n)}1${'}'.repeat(n)}`)
+        : new Raw(`${'[{"a":'.repeat(n)}null${'}]'.repeat(n)}`),
+  )
+const hugeArray = fc
+  .tuple(fc.integer({ min: 100, max: 20_000 }), fc.constantFrom<Json>('--regtest', 1, null, {}, [], 'x'.repeat(20)))
+  .map(([n, v]) => Array.from({ length: n }, () => v))
+const pollutionObject = fc
+  .tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.jsonValue({ maxDepth: 2 }))
+  .map(([key, value]) =>
+    key === 'constructor' ? withOwn({}, 'constructor', { prototype: { polluted: true, value } }) : withOwn({}, key, { polluted: true, value }),
+  )
 
 const hostile: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom<unknown>(null, true, false, [], {}, [null], [[]], { enabled: true }, { enabled: 'true' }) },
@@ -230,7 +334,9 @@ function mutate(root: Obj, path: Path, m: Mutation): unknown {
       container[key] = JSON.stringify(current) ?? 'undefined'
       break
     case 'repeat':
-      container[key] = Array.isArray(current) ? Array.from({ length: m.times }, (_, i) => current[i % Math.max(current.length, 1)] ?? null) : Array.from({ length: m.times }, () => current)
+      container[key] = Array.isArray(current)
+        ? Array.from({ length: m.times }, (_, i) => current[i % Math.max(current.length, 1)] ?? null)
+        : Array.from({ length: m.times }, () => current)
       break
   }
   return root
@@ -240,23 +346,37 @@ function mutate(root: Obj, path: Path, m: Mutation): unknown {
 function render(value: unknown): string {
   const raws: string[] = []
   const markerOf = (i: number) => `\u0001RAW${i}\u0001`
-  const text = JSON.stringify(value, (_k, v: unknown) => {
-    if (v instanceof Raw) {
-      raws.push(v.text)
-      return markerOf(raws.length - 1)
-    }
-    return v
-  })
+  rawSink = raws
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } finally {
+    rawSink = undefined
+  }
   if (text === undefined) return 'null'
   return raws.reduce((acc, raw, i) => acc.split(JSON.stringify(markerOf(i))).join(raw), text)
 }
 
 /** Text-level damage: truncation, stray bytes, duplicate keys, BOM, escaped pollution keys. */
-type TextMutation = { op: 'none' } | { op: 'truncate'; at: number } | { op: 'insert'; at: number; text: string } | { op: 'bom' } | { op: 'dupkey'; value: string } | { op: 'escaped-proto' } | { op: 'trailing'; text: string }
+type TextMutation =
+  | { op: 'none' }
+  | { op: 'truncate'; at: number }
+  | { op: 'insert'; at: number; text: string }
+  | { op: 'bom' }
+  | { op: 'dupkey'; value: string }
+  | { op: 'escaped-proto' }
+  | { op: 'trailing'; text: string }
 const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
   { weight: 12, arbitrary: fc.constant({ op: 'none' as const }) },
   { weight: 1, arbitrary: fc.nat().map((at) => ({ op: 'truncate' as const, at })) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(',', '"', '}', ']', '\\', '\u0000', 'nul', ':', ' ', '\ud800') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('insert' as const),
+      at: fc.nat(),
+      text: fc.constantFrom(',', '"', '}', ']', '\\', '\u0000', 'nul', ':', ' ', '\ud800'),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ op: 'bom' as const }) },
   { weight: 1, arbitrary: fc.constantFrom('"three"', 'null', '-1', '1e309', '{}').map((value) => ({ op: 'dupkey' as const, value })) },
   { weight: 1, arbitrary: fc.constant({ op: 'escaped-proto' as const }) },
@@ -274,7 +394,7 @@ function damage(text: string, m: TextMutation): string {
       return text.slice(0, i) + m.text + text.slice(i)
     }
     case 'bom':
-      return '\ufeff' + text
+      return `\ufeff${text}`
     case 'dupkey':
       return text.replace(/"replicas":/, `"replicas":${m.value},"replicas":`)
     case 'escaped-proto':
@@ -375,7 +495,11 @@ function casesFor(seeds: Seed[], handler: KindHandler): fc.Arbitrary<FuzzCase> {
     })
   // a valid parent with observed children keyed in v1/v2 mixtures and other oddities
   const mixed = fc
-    .record({ seed, choices: fc.array(keyChoice, { maxLength: 12 }), extra: fc.array(fc.constantFrom('Foo.v1', 'Secret.v1', 'ConfigMap.v1', 'Null.v1', 'StatefulSet.apps/v2'), { maxLength: 3 }) })
+    .record({
+      seed,
+      choices: fc.array(keyChoice, { maxLength: 12 }),
+      extra: fc.array(fc.constantFrom('Foo.v1', 'Secret.v1', 'ConfigMap.v1', 'Null.v1', 'StatefulSet.apps/v2'), { maxLength: 3 }),
+    })
     .map(({ seed, choices, extra }) => ({
       kind: 'children' as const,
       text: render({ controller: {}, parent: seed.parent, children: mixChildren(seed, handler, choices, extra), related: {}, finalizing: false }),
@@ -400,7 +524,7 @@ function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 
 /** A request for a message: runs of a repeated unit folded (deep nesting, huge strings), then cut. */
 const excerpt = (text: string) => {
-  const folded = text.replace(/([^]{1,6}?)\1{19,}/g, (run: string, unit: string) => `<${JSON.stringify(unit)} x ${run.length / unit.length}>`)
+  const folded = text.replace(/([\s\S]{1,6}?)\1{19,}/g, (run: string, unit: string) => `<${JSON.stringify(unit)} x ${run.length / unit.length}>`)
   return folded.length > 1500 ? `${folded.slice(0, 1500)}... (${text.length} chars)` : `${folded} (${text.length} chars)`
 }
 
@@ -408,11 +532,23 @@ const prototypeSnapshot = () =>
   JSON.stringify([Object.prototype, Array.prototype, Function.prototype, String.prototype].map((p) => Object.getOwnPropertyNames(p).sort()))
 const before = prototypeSnapshot()
 
-const kinds = [...new Set([...EXPECTED_KINDS, ...HANDLERS.map((h) => h.kind)])]
+/**
+ * Fuzzes the given kinds (one test each). The fuzz-*.test.ts files split the kinds so that tap
+ * runs them in parallel; `others` adds every served kind not in EXPECTED_KINDS.
+ */
+export function fuzzKinds(wanted: readonly string[], others = false): void {
+  t.comment(`fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED}), ${RUNS} runs per kind (FUZZ_RUNS)`)
+  const kinds = [...new Set([...wanted, ...(others ? HANDLERS.map((h) => h.kind).filter((k) => !EXPECTED_KINDS.includes(k)) : [])])]
+  for (const kind of kinds) fuzzKind(kind)
+}
 
-for (const kind of kinds) {
+function fuzzKind(kind: string): void {
   const served = HANDLERS.find((h) => h.kind === kind)
-  const skip = served ? (examplesOf(kind).length ? false : `${kind}: skipped: not available (no example in examples/)`) : `${kind}: skipped: not available (not served yet)`
+  const skip = served
+    ? examplesOf(kind).length
+      ? false
+      : `${kind}: skipped: not available (no example in examples/)`
+    : `${kind}: skipped: not available (not served yet)`
   t.test(`fuzz ${kind}`, { skip }, async (t) => {
     const handler = served as KindHandler
     const seeds = seedsFor(handler, t)
@@ -431,8 +567,7 @@ for (const kind of kinds) {
     const app = buildServer({ config: CONFIG, now: NOW, processMetrics: false, logger: { level: 'error', stream } })
     t.teardown(() => app.close())
     const url = `/hooks/${handler.route}/sync`
-    const post = (payload: string) =>
-      withTimeout(app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload }), url)
+    const post = (payload: string) => withTimeout(app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload }), url)
     const aloneCache = new Map<string, Set<string>>()
     const counts: Record<string, number> = {}
     /** Distinct failures (by what went wrong), each with its shortest request. */
@@ -446,7 +581,7 @@ for (const kind of kinds) {
         else known.hits++
       }
       lastError = ''
-      let res
+      let res: Awaited<ReturnType<typeof post>>
       try {
         res = await post(c.text)
       } catch (err) {
@@ -466,14 +601,15 @@ for (const kind of kinds) {
         if ('children' in body) fail('4xx with children', excerpt(res.body))
         return
       }
-      // the same bytes again (a resync): the same answer, byte for byte (the response cache)
+      // the same bytes again (a resync): the same answer, byte for byte (a sync is a pure function of its request)
       const again = await post(c.text)
       if (again.statusCode !== 200 || again.body !== res.body) fail('the same request sent again got a different answer', excerpt(again.body))
       const keys = Object.keys(body).sort()
       if (!keys.includes('children') || !keys.includes('status') || keys.some((k) => !['children', 'status', 'resyncAfterSeconds'].includes(k))) {
         return fail(`200 with keys ${keys.join(',')}`)
       }
-      if (!Array.isArray(body.children) || typeof body.status !== 'object' || body.status === null) return fail('200 without a children list and a status object')
+      if (!Array.isArray(body.children) || typeof body.status !== 'object' || body.status === null)
+        return fail('200 without a children list and a status object')
       const got = new Set((body.children as KubeObject[]).map(childId))
       for (const child of body.children as KubeObject[]) {
         if (typeof child.apiVersion !== 'string' || typeof child.kind !== 'string' || typeof child.metadata?.name !== 'string' || child.metadata.name === '') {
@@ -509,7 +645,11 @@ for (const kind of kinds) {
         await check(c)
       } catch (err) {
         const known = failures.get(`the harness threw: ${String(err)}`)
-        failures.set(`the harness threw: ${String(err)}`, { hits: (known?.hits ?? 0) + 1, text: known && known.text.length < c.text.length ? known.text : c.text, detail: '' })
+        failures.set(`the harness threw: ${String(err)}`, {
+          hits: (known?.hits ?? 0) + 1,
+          text: known && known.text.length < c.text.length ? known.text : c.text,
+          detail: '',
+        })
       }
     }
     await fc.assert(fc.asyncProperty(casesFor(seeds, handler), guarded), { numRuns: RUNS, seed: SEED })
@@ -519,7 +659,9 @@ for (const kind of kinds) {
     if (failures.size === 0) t.pass(`${RUNS} hostile requests: never a 5xx, a hang or a dropped child`)
     const seconds = (performance.now() - started) / 1000
     t.comment(`${kind}: ${RUNS} runs in ${seconds.toFixed(1)} s (seed ${SEED}; replay with FUZZ_SEED=${SEED}); outcomes ${JSON.stringify(counts)}`)
-    const ok = Object.entries(counts).filter(([k]) => k.endsWith(' 200')).reduce((a, [, n]) => a + n, 0)
+    const ok = Object.entries(counts)
+      .filter(([k]) => k.endsWith(' 200'))
+      .reduce((a, [, n]) => a + n, 0)
     t.ok(ok > RUNS * 0.05, `valid requests are part of the mix (${ok} answered 200)`)
     t.equal(prototypeSnapshot(), before, 'no built-in prototype gained or lost a property')
     t.equal(({} as Obj).polluted, undefined, 'Object.prototype not polluted')
