@@ -305,7 +305,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
 /** Applies a mutation at a path (the root itself when the path is empty); returns the new root. */
 function mutate(root: Obj, path: Path, m: Mutation): unknown {
   if (path.length === 0) {
-    if (m.op === 'add') return withOwn(root, m.key, m.value)
+    if (m.op === 'add') return Array.isArray(root) ? [...root, m.value] : withOwn(root, m.key, m.value)
     if (m.op === 'replace') return m.value
     if (m.op === 'wrap') return [root]
     if (m.op === 'stringify') return JSON.stringify(root)
@@ -325,6 +325,8 @@ function mutate(root: Obj, path: Path, m: Mutation): unknown {
     case 'add':
       if (Array.isArray(current)) current.push(m.value)
       else if (typeof current === 'object' && current !== null) withOwn(current as Obj, m.key, m.value)
+      // an array gets an element, not a named property (defining 'length' on it throws)
+      else if (Array.isArray(container)) container.push(m.value)
       else withOwn(container as Obj, m.key, m.value)
       break
     case 'wrap':
