@@ -5,7 +5,6 @@
 // child update (issue 13 §2). No controller manager runs: no garbage collection, no pods.
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { buildServer } from '../../hooks/server.js'
 import type { KubeObject } from '../../hooks/metacontroller.js'
@@ -106,7 +105,6 @@ if (binariesAvailable(t)) {
       t.equal(parent.status.observedGeneration, 1, 'status written through /status with observedGeneration')
       t.equal(parent.status.replicas, 3, 'status computed by the hook (replicas)')
       await driver.idle()
-      const kinds = ['StatefulSet.apps/v1', 'Service.v1', 'PodDisruptionBudget.policy/v1']
       for (const [group, plural] of [['apps/v1', 'statefulsets'], ['v1', 'services'], ['policy/v1', 'poddisruptionbudgets']] as const) {
         const base = group === 'v1' ? `/api/v1/namespaces/${ns}/${plural}` : `/apis/${group}/namespaces/${ns}/${plural}`
         const items = (await call(kc, 'GET', base)).body.items as KubeObject[]
@@ -119,7 +117,6 @@ if (binariesAvailable(t)) {
           t.equal(applied?.metadata?.name, child.metadata.name, `${plural}/${child.metadata.name}: last-applied annotation holds what the hook sent`)
         }
       }
-      t.ok(kinds.length)
       t.equal(driver.stats.errors.size, 0, `no sync errors${driver.stats.errors.size ? `: ${[...driver.stats.lastError.values()].join('; ')}` : ''}`)
     })
 
@@ -233,6 +230,5 @@ if (binariesAvailable(t)) {
       t.equal(driver.stats.errors.size, 0, `no sync errors${driver.stats.errors.size ? `: ${[...driver.stats.lastError].join('; ')}` : ''}`)
     })
     t.comment(`driver log: ${lines.length} lines; "Updating" lines: ${lines.filter((l) => l.includes('Updating')).length}`)
-    void join
   })
 }

@@ -410,8 +410,6 @@ class ControllerRunner {
         for (const [k, obj] of Object.entries(observed[groupKey(c.info)] ?? {})) {
           if (obj.metadata.deletionTimestamp || desired.has(`${groupKey(c.info)}|${k}`)) continue
           const res = await this.client.request('DELETE', resourcePath(c.info, obj.metadata.namespace, obj.metadata.name), {
-            apiVersion: 'v1',
-            kind: 'DeleteOptions',
             propagationPolicy: 'Background',
             preconditions: { uid: obj.metadata.uid },
           })
