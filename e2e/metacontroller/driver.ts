@@ -26,7 +26,8 @@
  *   `metacontroller.k8s.io/last-applied-configuration` annotation and a controller
  *   ownerReference (blockOwnerDeletion); existing ones are updated with the InPlace rule
  *   (3-way merge on the last-applied annotation, system metadata and status put back, PUT
- *   only when the result differs from the observed object; logged as "Updating" and counted);
+ *   only when the result differs from the observed object; the pure rule is in ./apply.ts;
+ *   each PUT is logged as "Updating" with the paths that differ, and counted);
  *   `OnDelete` children are never updated; NotFound/Conflict/AlreadyExists are swallowed;
  *   `status` replaces the parent's status through `/status`, with `observedGeneration`, and
  *   is not written when equal;
@@ -50,7 +51,7 @@ import { parseAllDocuments } from 'yaml'
 import type { KubeObject } from '../../hooks/metacontroller.js'
 import { KubeClient, type ResourceInfo, messageOf, resourcePath } from './kube-client.js'
 import { ListWatch, keyOf } from './list-watch.js'
-import { LAST_APPLIED, applyUpdate, jsonDiff, jsonEqual } from './update-rule.js'
+import { LAST_APPLIED_ANNOTATION, applyDesired, defaultNamespace, diffPaths, forCreate, jsonEqual, type Json as JsonValue } from './apply.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -390,9 +391,8 @@ class ControllerRunner {
     // Desired children: the parent's namespace, the generated selector's label.
     const desired = new Map<string, KubeObject>()
     for (const child of response.children) {
-      const copy = JSON.parse(JSON.stringify(child)) as KubeObject
-      if (!copy.metadata?.name) throw new SyncFailure(`a desired ${copy.kind} has no metadata.name`)
-      if (this.parentInfo.namespaced) copy.metadata.namespace = copy.metadata.namespace || ns
+      if (!child.metadata?.name) throw new SyncFailure(`a desired ${child.kind} has no metadata.name`)
+      const copy = (this.parentInfo.namespaced ? defaultNamespace(child, ns) : JSON.parse(JSON.stringify(child))) as unknown as KubeObject
       if (this.cc.spec.generateSelector) {
         copy.metadata.labels = { ...(copy.metadata.labels ?? {}) }
         if (!('controller-uid' in copy.metadata.labels)) copy.metadata.labels['controller-uid'] = uid
@@ -420,7 +420,7 @@ class ControllerRunner {
         }
       }
       // Create or update desired children.
-      for (const [k, want] of desired) {
+      for (const want of desired.values()) {
         const c = this.children.find((x) => groupKey(x.info) === groupKeyOf(want))
         if (!c) {
           errors.push(`${want.kind} ${want.apiVersion} is not a declared child resource`)
@@ -429,36 +429,26 @@ class ControllerRunner {
         const name = keyOf(want)
         const have = observed[groupKey(c.info)]?.[name]
         if (have) {
-          const merged = applyUpdate(have, want)
-          if (jsonEqual(merged, have)) continue
-          if (have.metadata.deletionTimestamp) continue
-          if (c.method !== 'InPlace') continue
-          const diff = jsonDiff(have, merged).filter((d) => !d.startsWith(`.metadata.annotations.${LAST_APPLIED}`))
+          const { merged, changed } = applyDesired(have, want)
+          if (!changed || have.metadata.deletionTimestamp || c.method !== 'InPlace') continue
+          const diff = diffPaths(have as unknown as JsonValue, merged).filter((d) => !d.includes(LAST_APPLIED_ANNOTATION))
           this.stats.updates.push({ controller: this.name, parent: label, child: `${want.kind} ${name}`, diff, at: Date.now() })
           this.log(`${label}: Updating ${want.kind} ${name}: ${diff.join('; ') || 'last-applied annotation'}`)
           const res = await this.client.request('PUT', resourcePath(c.info, want.metadata.namespace, want.metadata.name), merged)
           if (res.status !== 200 && res.status !== 404 && res.status !== 409) errors.push(`can't update ${want.kind} ${name}: ${messageOf(res)}`)
         } else {
-          const create = JSON.parse(JSON.stringify(want)) as KubeObject
-          create.metadata.annotations = { ...(create.metadata.annotations ?? {}), [LAST_APPLIED]: JSON.stringify(want) }
-          const refs = (create.metadata.ownerReferences as Json[] | undefined) ?? []
-          create.metadata.ownerReferences = [
-            ...refs,
-            { apiVersion: parent.apiVersion, kind: parent.kind, name: parent.metadata.name, uid, controller: true, blockOwnerDeletion: true },
-          ]
-          const res = await this.client.request('POST', resourcePath(c.info, want.metadata.namespace), create)
+          const res = await this.client.request('POST', resourcePath(c.info, want.metadata.namespace), forCreate(want, parent))
           if (res.status === 201) {
             this.stats.creates.push(`${want.kind} ${name}`)
             this.log(`${label}: Creating ${want.kind} ${name}`)
           } else if (res.status !== 409) errors.push(`can't create ${want.kind} ${name}: ${messageOf(res)}`)
         }
-        void k
       }
     }
 
     // Status through /status, with observedGeneration; not written when equal.
     const status = { ...(response.status ?? {}), observedGeneration: parent.metadata.generation }
-    if (!jsonEqual(parent.status, status)) {
+    if (!jsonEqual(parent.status as JsonValue | undefined, status as JsonValue)) {
       const res = await this.client.request('PUT', `${resourcePath(this.parentInfo, ns, parent.metadata.name)}/status`, { ...parent, status })
       if (res.status !== 200 && res.status !== 404 && res.status !== 409) errors.push(`can't update status: ${messageOf(res)}`)
     }
