@@ -39,7 +39,9 @@ export class KubeClient {
     await this.kc.applyToHTTPSOptions(options)
     options.agent = this.agent
     const payload = body === undefined ? undefined : JSON.stringify(body)
-    if (payload !== undefined) options.headers = { ...options.headers, 'Content-Type': contentType }
+    // Content-Length always: Node sends a DELETE body neither chunked nor sized, so the
+    // apiserver would read it as the start of the next request on the kept-alive connection.
+    if (payload !== undefined) options.headers = { ...options.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
     return new Promise((resolve, reject) => {
       const req = request(new URL(path, this.server), options, (res) => {
         let text = ''
@@ -51,6 +53,9 @@ export class KubeClient {
             parsed = JSON.parse(text)
           } catch {
             // plain-text answer
+          }
+          if (process.env.DRIVER_DEBUG && typeof parsed === 'string' && (res.statusCode ?? 0) >= 400) {
+            process.stderr.write(`[kube-client] ${method} ${path} -> ${res.statusCode} ${JSON.stringify(res.headers)} ${text.slice(0, 200)} (request: ${payload?.length ?? 0} chars, headers ${JSON.stringify(Object.keys(options.headers ?? {}))})\n`)
           }
           resolve({ status: res.statusCode ?? 0, body: parsed })
         })
