@@ -175,6 +175,20 @@ export async function installOperator(env: ScenarioEnv, api: KubeClient, waitFor
     metadata: { name: OPERATOR_NS, labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } },
   })
   if (ns.status !== 201 && ns.status !== 409) throw new Error(`namespace ${OPERATOR_NS}: ${messageOf(ns)}`)
+  // Installed already by an earlier scenario file with the same settings: nothing to do.
+  const deploy = await api.request('GET', `/apis/apps/v1/namespaces/${OPERATOR_NS}/deployments/${RELEASE}`)
+  const policy = await api.request('GET', `/apis/networking.k8s.io/v1/namespaces/${OPERATOR_NS}/networkpolicies/${RELEASE}`)
+  const c = deploy.body?.spec?.template?.spec?.containers?.[0]
+  if (
+    deploy.status === 200 &&
+    policy.status === 200 &&
+    c?.image === env.operatorImage &&
+    (c.env as Json[] | undefined)?.some((e) => e.name === 'HOOK_BEARER_TOKEN_FILE') &&
+    deploy.body.status?.readyReplicas === deploy.body.spec.replicas
+  ) {
+    log('chart already installed with these settings')
+    return
+  }
   const helm = findHelm()
   if (!helm) throw new Error('helm not found: run `bash charts/build-helm.sh` (or set HELM_BIN)')
   const image = env.operatorImage!
