@@ -196,6 +196,45 @@ if (binariesAvailable(t)) {
       t.equal(sts.spec.replicas, 2, 'after the outage the pending edit is applied')
     })
 
+    await t.test('customize: the Secret named in keysSecretName reaches the sync hook as a related object', async (t) => {
+      const tor = (name: string, keysSecretName?: string) => ({
+        apiVersion: OUR_API_VERSION,
+        kind: 'MoneroNodeSet',
+        metadata: { name },
+        spec: { replicas: 1, tor: { enabled: true, ...(keysSecretName ? { keysSecretName } : {}) } },
+      })
+      // A donor whose keys the hook derives; its Secret then becomes the user's Secret of another.
+      t.equal((await createObject(kc, tor('donor') as KubeObject, ns)).status, 201, 'donor created')
+      const donorPath = await pathOf(kc, OUR_API_VERSION, 'MoneroNodeSet', ns, 'donor')
+      const donor = await waitFor('donor status.hiddenServices', async () => {
+        const p = (await call(kc, 'GET', donorPath)).body as Json
+        return p.status?.hiddenServices?.[0]?.onion && p
+      })
+      t.equal((await createObject(kc, tor('keyed', 'my-tor-keys') as KubeObject, ns)).status, 201, 'a resource naming a Secret that does not exist yet')
+      const keyedPath = await pathOf(kc, OUR_API_VERSION, 'MoneroNodeSet', ns, 'keyed')
+      const refused = await waitFor('a SyncError naming the missing Secret', async () => {
+        const evs = (await call(kc, 'GET', `/api/v1/namespaces/${ns}/events`)).body.items as Json[]
+        return evs.find((e) => e.reason === 'SyncError' && e.involvedObject.name === 'keyed')
+      })
+      t.match(refused.message, /my-tor-keys/, `the hook saw no related Secret: ${refused.message}`)
+      const donorSecret = (await call(kc, 'GET', `/api/v1/namespaces/${ns}/secrets/donor-monerod-hidden-services`)).body as Json
+      const key = donorSecret.data?.['0.hs_ed25519_secret_key']
+      t.ok(key, "the donor's tor key")
+      const created = await call(kc, 'POST', `/api/v1/namespaces/${ns}/secrets`, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'my-tor-keys' },
+        data: { '0.hs_ed25519_secret_key': key },
+      })
+      t.equal(created.status, 201, 'the user creates the Secret')
+      const keyed = await waitFor('keyed status.hiddenServices', async () => {
+        const p = (await call(kc, 'GET', keyedPath)).body as Json
+        return p.status?.hiddenServices?.[0]?.onion && p
+      }, 30_000)
+      t.equal(keyed.status.hiddenServices[0].onion, donor.status.hiddenServices[0].onion, "the address comes from the user's Secret (sent in related)")
+      await driver.idle()
+    })
+
     await t.test('idle resyncs of every example update no child', async (t) => {
       const errorsBefore = [...driver.stats.errors.values()].reduce((a, b) => a + b, 0)
       const examples = exampleObjects().filter((e) => e.object.apiVersion === OUR_API_VERSION && served.has(e.object.kind))
