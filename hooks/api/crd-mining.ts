@@ -112,7 +112,7 @@ const specProperties: Record<string, Schema> = {
   hardAntiAffinity: hardAntiAffinityField,
   maxUnavailable: {
     description:
-      'How many miners may be down at once: for node drains (PodDisruptionBudget; default 10%) and, where the StatefulSet MaxUnavailableStatefulSet feature is on, for rollouts (default: one at a time). A number or a percentage.',
+      'How many miners may be down at once, a number or a percentage. Always sets the PodDisruptionBudget for node drains (default 10%). For rolling updates (default: one miner at a time) it only works where the kube-apiserver runs with the MaxUnavailableStatefulSet feature gate (alpha, off by default in Kubernetes 1.34): elsewhere the apiserver drops the StatefulSet\'s updateStrategy.rollingUpdate.maxUnavailable, so the operator stops sending it and sets the condition MaxUnavailableIgnored=True (reason FeatureGateDisabled). Change the value to try again after enabling the gate.',
     // Structural schemas allow only bare types in an int-or-string anyOf: minimum applies to
     // the integer form and pattern to the string form.
     'x-kubernetes-int-or-string': true,
@@ -215,6 +215,11 @@ export function buildMoneroMiningNodeSetCrd(): Record<string, unknown> {
     },
     statusProperties: {
       ...workloadStatusProperties,
+      conditions: {
+        ...workloadStatusProperties.conditions,
+        description:
+          'Latest observations of the resource state: Ready, Progressing, Degraded, and MaxUnavailableIgnored while spec.maxUnavailable is set (True: the cluster ignores it for rollouts, feature gate MaxUnavailableStatefulSet off).',
+      },
       pool: { type: 'string', description: 'The pool in use (pool.url, or the first -o/--url of xmrig.args).' },
     },
     printerColumns: [

@@ -10,19 +10,23 @@ interface ServiceInput {
 }
 
 /**
- * The headless Service that governs a StatefulSet: stable pod DNS names, published before
- * pods are ready so peers can find each other while they start.
+ * The headless Service that governs a StatefulSet: stable pod DNS names, by default published
+ * before pods are ready so peers can find each other while they start.
+ *
+ * Only what the apiserver stores as sent: `publishNotReadyAddresses: false` (the default) and
+ * an empty `ports` list are omitted by the apiserver, so sending them would make every
+ * Metacontroller sync see a difference and update the Service again.
  */
-export function buildHeadlessService(input: ServiceInput): V1Service {
+export function buildHeadlessService(input: ServiceInput & { publishNotReadyAddresses?: boolean }): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: input.name, namespace: input.namespace, labels: input.labels },
     spec: {
       clusterIP: 'None',
-      publishNotReadyAddresses: true,
+      ...(input.publishNotReadyAddresses ?? true ? { publishNotReadyAddresses: true } : {}),
       selector: input.selector,
-      ports: input.ports,
+      ...(input.ports.length > 0 ? { ports: input.ports } : {}),
     },
   }
 }

@@ -27,7 +27,9 @@ import { buildContainerSecurityContext, buildPodSecurityContext } from '../nodes
 import { apiRuns, buildXmrigArgs } from './args.js'
 import { defaultXmrigResources, EXPORTER_RESOURCES, RANDOMX_DATASET_PAGES } from './defaults.js'
 import { ENV_API_TOKEN, ENV_ID, ENV_PASSWORD, ENV_POD_NAME } from './flags.js'
+import { planMaxUnavailable, statefulSetRollout, type MaxUnavailablePlan } from './max-unavailable.js'
 import type { MoneroMiningNodeSetSpec } from './types.js'
+import { canonicalQuantity, canonicalResourceList } from '../children/quantity.js'
 
 /** The label the StatefulSet controller puts on each pod with its ordinal (Kubernetes 1.28+). */
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index'
@@ -43,6 +45,8 @@ export interface MinerSetInput {
   readonly selector: Record<string, string>
   /** The operator's image, which runs the exporter sidecar. */
   readonly operatorImage: string
+  /** What to do with spec.maxUnavailable (from the observed StatefulSet); default: send it. */
+  readonly maxUnavailable?: MaxUnavailablePlan
 }
 
 /** 2 MiB pages per miner: explicit, or the RandomX dataset and cache plus one per thread. */
@@ -52,19 +56,20 @@ export function hugePagesPerMiner(spec: MoneroMiningNodeSetSpec): number | undef
   return spec.threads === undefined ? undefined : RANDOMX_DATASET_PAGES + spec.threads
 }
 
-const quantities = (list: Resources['requests']): Record<string, string> | undefined =>
-  list === undefined ? undefined : Object.fromEntries(Object.entries(list).map(([k, v]) => [k, String(v)]))
-
-/** xmrig's resources: the user's (or the defaults) plus hugepages-2Mi, request = limit. */
+/**
+ * xmrig's resources: the user's (or the defaults) plus hugepages-2Mi, request = limit. Written
+ * as the apiserver stores them (canonical quantities, no empty lists), so the StatefulSet does
+ * not differ from its stored self on every sync.
+ */
 export function buildXmrigResources(spec: MoneroMiningNodeSetSpec): V1ResourceRequirements {
-  const base = spec.xmrig.resources ?? defaultXmrigResources(spec.hugePages.enabled)
-  const requests = quantities(base.requests)
-  const limits = quantities(base.limits)
+  const base: Resources = spec.xmrig.resources ?? defaultXmrigResources(spec.hugePages.enabled)
   const pages = hugePagesPerMiner(spec)
-  const huge: Record<string, string> = pages === undefined ? {} : { 'hugepages-2Mi': `${pages * 2}Mi` }
+  const huge: Record<string, string> = pages === undefined ? {} : { 'hugepages-2Mi': canonicalQuantity(`${pages * 2}Mi`) }
+  const requests = { ...canonicalResourceList(base.requests), ...huge }
+  const limits = { ...canonicalResourceList(base.limits), ...huge }
   return {
-    ...(requests || pages !== undefined ? { requests: { ...requests, ...huge } } : {}),
-    ...(limits || pages !== undefined ? { limits: { ...limits, ...huge } } : {}),
+    ...(Object.keys(requests).length > 0 ? { requests } : {}),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
   }
 }
 
@@ -167,8 +172,12 @@ export function buildMinerTemplate(input: MinerSetInput): V1PodTemplateSpec {
   }
 }
 
-/** The StatefulSet running every miner of the set (stateless: no volume claims). */
+/**
+ * The StatefulSet running every miner of the set (stateless: no volume claims). spec.maxUnavailable
+ * reaches its rolling updates only where the cluster keeps it (see max-unavailable.ts).
+ */
 export function buildMinerStatefulSet(input: MinerSetInput): V1StatefulSet {
+  const rollout = statefulSetRollout(input.maxUnavailable ?? planMaxUnavailable(input.spec.maxUnavailable, undefined))
   return buildStatefulSet({
     name: input.workload,
     namespace: input.namespace,
@@ -177,7 +186,8 @@ export function buildMinerStatefulSet(input: MinerSetInput): V1StatefulSet {
     replicas: input.spec.replicas,
     serviceName: input.workload,
     template: buildMinerTemplate(input),
-    maxUnavailable: input.spec.maxUnavailable,
+    maxUnavailable: rollout.maxUnavailable,
+    annotations: rollout.annotations,
   })
 }
 
@@ -191,9 +201,15 @@ export function buildMinerService(input: MinerSetInput): V1Service {
     ...(spec.metrics.enabled ? [{ name: 'metrics', port: spec.metrics.port, targetPort: 'metrics', protocol: 'TCP' }] : []),
     ...(spec.api.enabled ? [{ name: 'api', port: spec.api.port, targetPort: 'api', protocol: 'TCP' }] : []),
   ]
-  const svc = buildHeadlessService({ name: input.workload, namespace: input.namespace, labels: input.labels, selector: input.selector, ports })
   // Only miners that are connected (Ready) serve the API; scrapers discover all pods anyway.
-  return { ...svc, spec: { ...svc.spec, publishNotReadyAddresses: false } }
+  return buildHeadlessService({
+    name: input.workload,
+    namespace: input.namespace,
+    labels: input.labels,
+    selector: input.selector,
+    ports,
+    publishNotReadyAddresses: false,
+  })
 }
 
 /** Voluntary disruptions (drains): miners are interchangeable, so 10% may go at once by default. */
@@ -201,3 +217,4 @@ export function buildMinerDisruptionBudget(input: MinerSetInput): V1PodDisruptio
   const pdb = buildPodDisruptionBudget({ name: input.workload, namespace: input.namespace, labels: input.labels, selector: input.selector })
   return { ...pdb, spec: { ...pdb.spec, maxUnavailable: input.spec.maxUnavailable ?? '10%' } }
 }
+

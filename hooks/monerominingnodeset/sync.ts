@@ -1,11 +1,12 @@
 import { commonLabels, selectorLabels, type SetIdentity } from '../labels.js'
-import { type KubeObject, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import { observedByName, type KubeObject, type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
 import { workloadName } from '../names.js'
-import { computeWorkloadStatus } from '../status.js'
+import { computeWorkloadStatus, mergeConditions, type Condition } from '../status.js'
 import { buildPodMonitor } from '../nodes/metrics.js'
 import type { SyncContext } from '../sync-context.js'
 import { poolInUse } from './args.js'
 import { buildMinerDisruptionBudget, buildMinerService, buildMinerStatefulSet, type MinerSetInput } from './children.js'
+import { maxUnavailableCondition, planMaxUnavailable } from './max-unavailable.js'
 import type { MoneroMiningNodeSetSpec } from './types.js'
 import { checkMiningSpec } from './validate.js'
 
@@ -18,6 +19,7 @@ export function syncMoneroMiningNodeSet(request: SyncRequest<MoneroMiningNodeSet
   const workload = workloadName('MoneroMiningNodeSet', name)
   const identity: SetIdentity = { kind: 'monerominingnodeset', instance: name, app: 'xmrig', component: 'miner' }
   const selector = selectorLabels(identity)
+  const maxUnavailable = planMaxUnavailable(spec.maxUnavailable, observedByName(request.children, 'apps/v1', 'StatefulSet').get(workload))
   const input: MinerSetInput = {
     namespace: parent.metadata.namespace ?? 'default',
     workload,
@@ -25,6 +27,7 @@ export function syncMoneroMiningNodeSet(request: SyncRequest<MoneroMiningNodeSet
     labels: commonLabels(identity),
     selector,
     operatorImage: ctx.config.operatorImage,
+    maxUnavailable,
   }
   const service = buildMinerService(input)
   const children = [buildMinerStatefulSet(input), service, buildMinerDisruptionBudget(input)] as KubeObject[]
@@ -33,9 +36,18 @@ export function syncMoneroMiningNodeSet(request: SyncRequest<MoneroMiningNodeSet
   }
 
   const pool = poolInUse(spec)
+  const status = computeWorkloadStatus({ parent, children: request.children, workload, desired: spec.replicas, selector, noun: 'miner', now: ctx.now })
+  const rolloutCondition = maxUnavailableCondition(maxUnavailable)
+  if (rolloutCondition) {
+    const previous = (parent.status as Record<string, unknown> | undefined)?.conditions
+    status.conditions = [
+      ...(status.conditions as Condition[]),
+      ...mergeConditions(previous, [rolloutCondition], ctx.now, parent.metadata.generation),
+    ]
+  }
   return {
     status: {
-      ...computeWorkloadStatus({ parent, children: request.children, workload, desired: spec.replicas, selector, noun: 'miner', now: ctx.now }),
+      ...status,
       ...(pool !== undefined ? { pool } : {}),
     },
     children,

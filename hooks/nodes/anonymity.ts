@@ -340,7 +340,8 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
       kind: 'Secret',
       metadata: { name: secretName, namespace, labels, annotations },
       type: 'Opaque',
-      data,
+      // No keys yet (0 replicas): no data field, as the apiserver stores an empty map.
+      ...(Object.keys(data).length > 0 ? { data } : {}),
     })
   }
   if (!tor && !i2p) return { extras: { children }, hiddenServices: undefined }

@@ -3,6 +3,7 @@ import type { NodeSpec } from '../api/types.js'
 import { ArgumentError, mergeMonerodArgs, parseMonerodArgs, type NetType, type ParsedOption, type ReservedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES, type MonerodPorts } from './ports.js'
 import { buildContainerSecurityContext } from './security.js'
+import { canonicalResources } from '../children/quantity.js'
 
 /** Where the data volume is mounted; monerod's --data-dir. */
 export const DATA_DIR = '/data'
@@ -88,7 +89,8 @@ export function buildMonerodContainer(input: MonerodContainerInput): V1Container
       { name: PORT_NAMES.restrictedRpc, containerPort: ports.restrictedRpc, protocol: 'TCP' },
     ],
     ...(spec.monerod.env && spec.monerod.env.length > 0 ? { env: spec.monerod.env } : {}),
-    resources: spec.monerod.resources as V1Container['resources'],
+    // As the apiserver stores them (canonical quantities, no empty maps): no update on every sync.
+    resources: canonicalResources(spec.monerod.resources),
     // The database loads before RPC answers: up to 2 hours after an unclean shutdown.
     startupProbe: probe({ periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 720 }),
     livenessProbe: probe({ periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 6 }),

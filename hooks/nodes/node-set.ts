@@ -2,7 +2,7 @@ import type { V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodTemplateSpec,
 import type { NodeSpec } from '../api/types.js'
 import { buildClientService, buildHeadlessService } from '../children/service.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
-import { buildStatefulSet } from '../children/statefulset.js'
+import { buildStatefulSet, buildVolumeClaimTemplate } from '../children/statefulset.js'
 import { commonLabels, selectorLabels, type SetIdentity } from '../labels.js'
 import type { KubeObject } from '../metacontroller.js'
 import { DATA_VOLUME, headlessServiceName } from '../names.js'
@@ -134,16 +134,12 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
     },
   }
 
-  const claim: V1PersistentVolumeClaim = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: DATA_VOLUME, labels: selector },
-    spec: {
-      accessModes: ['ReadWriteOnce'],
-      ...(spec.storage.storageClassName ? { storageClassName: spec.storage.storageClassName } : {}),
-      resources: { requests: { storage: String(spec.storage.size) } },
-    },
-  }
+  const claim: V1PersistentVolumeClaim = buildVolumeClaimTemplate({
+    name: DATA_VOLUME,
+    labels: selector,
+    size: spec.storage.size,
+    storageClassName: spec.storage.storageClassName,
+  })
 
   const headlessPorts: V1ServicePort[] = [
     { name: PORT_NAMES.p2p, port: ports.p2p, targetPort: PORT_NAMES.p2p, protocol: 'TCP' },

@@ -34,11 +34,13 @@ export function buildScheduling(
 ): Pick<V1PodSpec, 'affinity' | 'nodeSelector' | 'tolerations' | 'priorityClassName' | 'imagePullSecrets' | 'topologySpreadConstraints'> {
   return {
     affinity: buildAffinity(selector, hardAntiAffinity, s.affinity),
-    ...(s.nodeSelector ? { nodeSelector: s.nodeSelector } : {}),
-    ...(s.tolerations ? { tolerations: s.tolerations } : {}),
+    // Empty maps and lists are left out: the apiserver does not store them, so sending them
+    // would make Metacontroller update the workload on every sync.
+    ...(s.nodeSelector && Object.keys(s.nodeSelector).length > 0 ? { nodeSelector: s.nodeSelector } : {}),
+    ...(s.tolerations && s.tolerations.length > 0 ? { tolerations: s.tolerations } : {}),
     ...(s.priorityClassName ? { priorityClassName: s.priorityClassName } : {}),
-    ...(s.imagePullSecrets ? { imagePullSecrets: s.imagePullSecrets } : {}),
-    ...(s.topologySpreadConstraints
+    ...(s.imagePullSecrets && s.imagePullSecrets.length > 0 ? { imagePullSecrets: s.imagePullSecrets } : {}),
+    ...(s.topologySpreadConstraints && s.topologySpreadConstraints.length > 0
       ? {
           topologySpreadConstraints: s.topologySpreadConstraints.map((c) => ({
             ...c,
