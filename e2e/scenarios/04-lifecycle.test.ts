@@ -2,7 +2,7 @@
 // monerod's args that rolls one pod at a time and keeps the data, restarting the hook pods
 // (nothing deleted), and deleting the parent (children gone, chain-data claims kept).
 import t from 'tap'
-import { OPERATOR_NS, RELEASE, SMALL, STORAGE_SIZE, pathFor, phase, podReady, scenarioEnv, setupScenario } from './harness.js'
+import { OFFLINE_ARGS, OPERATOR_NS, RELEASE, SMALL, STORAGE_SIZE, pathFor, phase, podReady, scenarioEnv, setupScenario } from './harness.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -19,7 +19,7 @@ if (env) {
       metadata: { name },
       spec: {
         replicas: 2,
-        monerod: { image: env.monerodImage, imagePullPolicy: env.pullPolicy, resources: SMALL, args: ['--out-peers=16'] },
+        monerod: { image: env.monerodImage, imagePullPolicy: env.pullPolicy, resources: SMALL, args: OFFLINE_ARGS.concat('--out-peers=16') },
         storage: { size: STORAGE_SIZE },
         terminationGracePeriodSeconds: 30,
       },
@@ -51,7 +51,7 @@ if (env) {
         const c = await s.get(pathFor('PersistentVolumeClaim', s.namespace, `data-${p.metadata.name}`))
         claimUids.set(p.metadata.name, c.metadata.uid)
       }
-      await s.patch('MoneroNodeSet', name, { spec: { monerod: { args: ['--out-peers=8'] } } })
+      await s.patch('MoneroNodeSet', name, { spec: { monerod: { args: OFFLINE_ARGS.concat('--out-peers=8') } } })
       let mostDown = 0
       const rolled = await s.waitFor('every pod rolled to --out-peers=8 and Ready', async () => {
         const p = await s.pods(selector)

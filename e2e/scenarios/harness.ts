@@ -315,6 +315,13 @@ export function podReady(pod: Json): boolean {
 /** Small resource requests so that several monerods fit on a 2-core node. */
 export const SMALL = { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '1Gi' } }
 
+/**
+ * Mainnet monerod fetches DNS checkpoints at every start; in a cluster without internet that
+ * takes about 150 s before its RPC (and readiness) is up. Scenarios that are not about the
+ * proposal's own args turn it off, as a user of an offline cluster would.
+ */
+export const OFFLINE_ARGS: string[] = ['--disable-dns-checkpoints']
+
 /** Chain-data claim size of the scenario resources (SCENARIO_STORAGE_SIZE, default 1Gi). */
 export const STORAGE_SIZE = process.env.SCENARIO_STORAGE_SIZE || '1Gi'
 
