@@ -4,7 +4,7 @@
 // back on its own claim with its chain.
 import t from 'tap'
 import { exampleObjects } from '../apiserver/kube.js'
-import { SMALL, STORAGE_SIZE, monerodRpc, pathFor, phase, podReady, scenarioEnv, setupScenario } from './harness.js'
+import { GiveUp, SMALL, STORAGE_SIZE, monerodRpc, pathFor, phase, podReady, scenarioEnv, setupScenario } from './harness.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -33,7 +33,7 @@ if (env) {
       return s.waitFor(`${MEMBERS} Ready members`, async () => {
         const p = await s.pods(selector)
         const bad = p.filter((x) => (x.status.containerStatuses as Json[] | undefined)?.some((c) => c.restartCount > 2))
-        if (bad.length > 0) throw new Error(`restarting: ${bad.map((x) => x.metadata.name).join(', ')}`)
+        if (bad.length > 0) throw new GiveUp(`crash-looping: ${bad.map((x) => x.metadata.name).join(', ')}`)
         return p.length === MEMBERS && p.every(podReady) && p
       }, 300)
     })

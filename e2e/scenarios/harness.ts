@@ -44,6 +44,9 @@ interface Tap {
   teardown(fn: () => unknown): void
 }
 
+/** Thrown inside a waitFor check: stop waiting at once (e.g. a crash-looping pod). */
+export class GiveUp extends Error {}
+
 export interface ScenarioEnv {
   kubeconfig: string
   controller: 'driver' | 'metacontroller'
@@ -225,6 +228,7 @@ export async function setupScenario(t: Tap, env: ScenarioEnv, name: string): Pro
           return v
         }
       } catch (err) {
+        if (err instanceof GiveUp) throw err
         last = err
       }
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutSeconds * env.timeoutScale} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`)
