@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Provides everything the single-node cluster tier (npm run test:cluster) runs, beyond the
+# apiserver tier's kube-apiserver and etcd (built or checked first, by e2e/apiserver/build.sh):
+#   kube-controller-manager, kube-scheduler, kubelet, kube-proxy
+#             built from the k8s.io/kubernetes module pinned in e2e/apiserver/tools/go.mod,
+#             into $MONERO_OPERATOR_CACHE/kubernetes-node-<version>/
+#   coredns   built from the github.com/coredns/coredns Go module at $COREDNS_VERSION,
+#             into $MONERO_OPERATOR_CACHE/coredns-<version>/
+#   images    e2e/cluster/images.sh (Node base, our image, monerod, xmrig, pause)
+# and checks the Debian packages the node runs (bash .ci/setup installs them): containerd,
+# runc, containernetworking-plugins, iptables, conntrack, buildah, mmdebstrap.
+# Idempotent: cached binaries and images are reused, so a warm run takes a few seconds.
+#
+# Environment (all optional):
+#   MONERO_OPERATOR_CACHE     cache root (default: <repo>/.cache)
+#   KUBE_NODE_FORCE_BUILD=1   rebuild the Kubernetes binaries even if cached
+#   CLUSTER_SKIP_IMAGES=1     binaries only
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+tools="$repo/e2e/apiserver/tools"
+cache="${MONERO_OPERATOR_CACHE:-$repo/.cache}"
+coredns_version="${COREDNS_VERSION:-v1.15.0}"
+
+log() { printf '[cluster/build] %s\n' "$*" >&2; }
+
+bash "$repo/e2e/apiserver/build.sh"
+
+missing=()
+for cmd in containerd runc ctr iptables iptables-save conntrack buildah mmdebstrap ip; do
+  command -v "$cmd" >/dev/null || missing+=("$cmd")
+done
+for plugin in bridge host-local portmap loopback; do
+  [[ -x "/usr/lib/cni/$plugin" ]] || missing+=("/usr/lib/cni/$plugin")
+done
+if ((${#missing[@]})); then
+  log "missing: ${missing[*]} (bash .ci/setup installs the Debian packages)"
+  exit 1
+fi
+
+version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3; exit }
+                 $1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$tools/go.mod")"
+[[ -n "$version" ]] || { log "cannot read the k8s.io/kubernetes version from $tools/go.mod"; exit 1; }
+
+# --- Kubernetes node components -------------------------------------------------------------
+components=(kube-controller-manager kube-scheduler kubelet kube-proxy)
+out_dir="$cache/kubernetes-node-$version"
+todo=()
+for c in "${components[@]}"; do
+  [[ -x "$out_dir/$c" && "${KUBE_NODE_FORCE_BUILD:-0}" != 1 ]] || todo+=("$c")
+done
+if ((${#todo[@]} == 0)); then
+  log "${components[*]} $version: cached in $out_dir"
+else
+  command -v go >/dev/null || { log "go is required to build ${todo[*]}"; exit 1; }
+  mkdir -p "$out_dir"
+  minor="${version#v1.}"; minor="${minor%%.*}"
+  ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  tmp="$out_dir/.tmp.$$"
+  trap 'rm -rf "$tmp"' EXIT
+  mkdir -p "$tmp"
+  log "${todo[*]} $version: building into $out_dir (minutes; much longer without kube-apiserver's build cache)"
+  start=$SECONDS
+  # One go build for all of them: shared packages compile once. -mod=readonly as for kube-apiserver.
+  (cd "$tools" && CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+    go build -trimpath -ldflags="$ldflags" -o "$tmp/" "${todo[@]/#/k8s.io/kubernetes/cmd/}")
+  for c in "${todo[@]}"; do mv -f "$tmp/$c" "$out_dir/$c"; done
+  rm -rf "$tmp"
+  trap - EXIT
+  log "${todo[*]} $version: built in $((SECONDS - start))s"
+fi
+
+# --- CoreDNS --------------------------------------------------------------------------------
+coredns_dir="$cache/coredns-$coredns_version"
+if [[ -x "$coredns_dir/coredns" ]]; then
+  log "coredns $coredns_version: cached at $coredns_dir/coredns"
+else
+  command -v go >/dev/null || { log "go is required to build coredns"; exit 1; }
+  mkdir -p "$coredns_dir"
+  log "coredns $coredns_version: building into $coredns_dir"
+  start=$SECONDS
+  # Its own go.mod (no replace directives) pins its dependencies.
+  tmpbin="$coredns_dir/.bin.$$"
+  CGO_ENABLED=0 GOBIN="$tmpbin" GOFLAGS=-mod=readonly \
+    go install -trimpath -ldflags="-s -w" "github.com/coredns/coredns@$coredns_version"
+  mv -f "$tmpbin/coredns" "$coredns_dir/coredns"
+  rm -rf "$tmpbin"
+  log "coredns $coredns_version: built in $((SECONDS - start))s"
+fi
+
+# --- images ---------------------------------------------------------------------------------
+if [[ "${CLUSTER_SKIP_IMAGES:-0}" != 1 ]]; then
+  start=$SECONDS
+  bash "$here/images.sh"
+  log "images: ready in $((SECONDS - start))s"
+fi
