@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Provides everything the single-node cluster tier (npm run test:cluster) runs, beyond the
-# apiserver tier's kube-apiserver and etcd (built or checked first, by e2e/apiserver/build.sh):
+# Provides everything the single-node cluster tier (npm run test:cluster) runs: the apiserver
+# tier's kube-apiserver and etcd (by e2e/apiserver/build.sh) and:
 #   kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #             built from the k8s.io/kubernetes module pinned in e2e/apiserver/tools/go.mod,
 #             into $MONERO_OPERATOR_CACHE/kubernetes-node-<version>/
 #   coredns   built from the github.com/coredns/coredns Go module at $COREDNS_VERSION,
 #             into $MONERO_OPERATOR_CACHE/coredns-<version>/
-#   images    e2e/cluster/images.sh (Node base, our image, monerod, xmrig, pause)
+#   images    e2e/cluster/images.sh (Node base, our image, monerod, xmrig, pause), built in
+#             the background while Go compiles
 # and checks the Debian packages the node runs (bash .ci/setup installs them): containerd,
 # runc, containernetworking-plugins, iptables, conntrack, buildah, mmdebstrap.
 # Idempotent: cached binaries and images are reused, so a warm run takes a few seconds.
@@ -25,8 +26,6 @@ coredns_version="${COREDNS_VERSION:-v1.15.0}"
 
 log() { printf '[cluster/build] %s\n' "$*" >&2; }
 
-bash "$repo/e2e/apiserver/build.sh"
-
 missing=()
 for cmd in containerd runc ctr iptables iptables-save conntrack buildah mmdebstrap ip; do
   command -v "$cmd" >/dev/null || missing+=("$cmd")
@@ -38,6 +37,17 @@ if ((${#missing[@]})); then
   log "missing: ${missing[*]} (bash .ci/setup installs the Debian packages)"
   exit 1
 fi
+
+# The images (mostly downloads and file copying) build while Go compiles (mostly CPU).
+images_pid=""
+if [[ "${CLUSTER_SKIP_IMAGES:-0}" != 1 ]]; then
+  images_start=$SECONDS
+  bash "$here/images.sh" &
+  images_pid=$!
+  trap '[[ -n "$images_pid" ]] && kill "$images_pid" 2>/dev/null' EXIT
+fi
+
+bash "$repo/e2e/apiserver/build.sh"
 
 version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3; exit }
                  $1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$tools/go.mod")"
@@ -62,7 +72,6 @@ else
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
   tmp="$out_dir/.tmp.$$"
-  trap 'rm -rf "$tmp"' EXIT
   mkdir -p "$tmp"
   log "${todo[*]} $version: building into $out_dir (minutes; much longer without kube-apiserver's build cache)"
   start=$SECONDS
@@ -71,7 +80,6 @@ else
     go build -trimpath -ldflags="$ldflags" -o "$tmp/" "${todo[@]/#/k8s.io/kubernetes/cmd/}")
   for c in "${todo[@]}"; do mv -f "$tmp/$c" "$out_dir/$c"; done
   rm -rf "$tmp"
-  trap - EXIT
   log "${todo[*]} $version: built in $((SECONDS - start))s"
 fi
 
@@ -94,8 +102,8 @@ else
 fi
 
 # --- images ---------------------------------------------------------------------------------
-if [[ "${CLUSTER_SKIP_IMAGES:-0}" != 1 ]]; then
-  start=$SECONDS
-  bash "$here/images.sh"
-  log "images: ready in $((SECONDS - start))s"
+if [[ -n "$images_pid" ]]; then
+  wait "$images_pid" || { images_pid=""; log "images.sh failed"; exit 1; }
+  images_pid=""
+  log "images: ready in $((SECONDS - images_start))s"
 fi

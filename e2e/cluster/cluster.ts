@@ -436,6 +436,13 @@ export function teardownSync(runDir: string = DEFAULTS.runDir, opts: { keepDir?:
   // 2. Containers (all in the kubelet's cgroups), then containerd's shims and containerd.
   killPodCgroups();
   const socket = join(runDir, 'containerd', 'containerd.sock');
+  // containerd's root is a cache kept between runs: it must not remember this run's containers.
+  if (state && pids.containerd && alive(pids.containerd, runDir)) {
+    const ctr = (args: string[]) => sh('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { allowFail: true, timeoutMs: 30_000 });
+    for (const id of ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean)) ctr(['tasks', 'rm', '-f', id]);
+    const containers = ctr(['containers', 'ls', '-q']).split('\n').filter(Boolean);
+    if (containers.length) ctr(['containers', 'rm', ...containers]);
+  }
   killAll(shimPids(socket), 2_000);
   stop(['containerd'], 10_000);
   killAll(shimPids(socket), 2_000);
@@ -625,8 +632,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const previous = readText(statePath(runDir));
   if (previous) {
     const prev = JSON.parse(previous) as RunState;
-    if (!prev.detached && prev.owner !== process.pid && alive(prev.owner)) {
-      throw new Error(`a cluster owned by pid ${prev.owner} is running (${runDir}); stop it first`);
+    // One cluster per machine, and never someone else's: a cluster whose starting process
+    // still runs, or one that `main.js up` left running, is refused, not torn down.
+    if (prev.owner !== process.pid && alive(prev.owner)) {
+      throw new Error(`a cluster owned by pid ${prev.owner} is running or starting (${runDir}); stop it first`);
+    }
+    const apiserverPid = prev.pids['kube-apiserver'];
+    if (prev.detached && apiserverPid && alive(apiserverPid, runDir)) {
+      throw new Error(`a cluster started by \`main.js up\` is running (${runDir}): use attachCluster(), or \`node dist/e2e/cluster/main.js down\` first`);
     }
     log(`cluster: tearing down a previous cluster in ${runDir}`);
     teardownSync(runDir, { log });
@@ -790,6 +803,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       ),
     );
     const images = found.images;
+    // CLUSTER_CONTAINERD_ROOT=cache keeps containerd's root (images, snapshots) in the cache
+    // between runs, so a warm start imports nothing and teardown removes little.
+    const containerdRoot = process.env.CLUSTER_CONTAINERD_ROOT === 'cache' ? join(cacheDir(), 'containerd') : join(dirs.containerd, 'root');
+    mkdirSync(containerdRoot, { recursive: true });
     // The Node base is only a build stage of our image; pods never run it.
     const wanted = opts.images ?? Object.keys(images).filter((role) => role !== 'node-base');
     const pauseRef = images.pause?.ref;
@@ -798,7 +815,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     writeFileSync(
       containerdConfig,
       `version = 2
-root = "${join(dirs.containerd, 'root')}"
+root = "${containerdRoot}"
 state = "${join(dirs.containerd, 'state')}"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
 
@@ -841,28 +858,58 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       '--log-level=warn',
     ]);
     const ctr = (args: string[], timeoutMs = 300_000) =>
-      new Promise<void>((resolveRun, reject) => {
-        const child = spawn(binaries.ctr, ['--address', socket, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      new Promise<string>((resolveRun, reject) => {
+        const child = spawn(binaries.ctr, ['--address', socket, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
         let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (err += d.toString()));
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         child.on('exit', (code) => {
           clearTimeout(timer);
-          if (code === 0) resolveRun();
+          if (code === 0) resolveRun(out);
           else reject(new Error(`ctr ${args.join(' ')}: ${err.trim()}`));
         });
       });
     await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined));
-    phase('containerd');
-    // Images load while the control plane starts.
+    // containerd's root (images, snapshots) is a cache kept between runs; containers of an
+    // earlier run (their processes, mounts and network namespaces are gone) are forgotten here
+    // so that the kubelet starts from an empty node.
+    const stale = (await ctr(['containers', 'ls', '-q'])).split('\n').filter(Boolean);
+    if (stale.length) {
+      // (Normally the teardown already did this; this is after a crash.) The CRI plugin loaded
+      // them at start-up, so containerd restarts with them gone.
+      await ctr(['containers', 'rm', ...stale]);
+      killAll([children.get('containerd')!.pid], 10_000, runDir);
+      children.delete('containerd');
+      rmSync(socket, { force: true });
+      startProcess('containerd', binaries.containerd, ['--config', containerdConfig, '--log-level', 'warn']);
+      await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined));
+    }
+    phase(`containerd${stale.length ? ` (${stale.length} containers of an earlier run removed)` : ''}`);
+    // Images load while the control plane starts; an archive already imported (its name
+    // carries the hash of its inputs) is not imported again.
     const importStart = Date.now();
+    const importedPath = join(containerdRoot, 'monero-operator-imported.json');
+    let imported: Record<string, string> = {};
+    try {
+      imported = JSON.parse(readFileSync(importedPath, 'utf8')) as Record<string, string>;
+    } catch {
+      // first run
+    }
+    const present = new Set((await ctr(['images', 'ls', '-q'])).split('\n').filter(Boolean));
     const importing = Promise.all(
       wanted.map(async (role) => {
         const image = images[role];
         if (!image) throw new Error(`no image "${role}" in images.json`);
+        if (imported[image.ref] === image.archive && present.has(image.ref)) return;
         await ctr(['images', 'import', image.archive]);
+        imported[image.ref] = image.archive;
       }),
-    ).then(() => Date.now() - importStart);
+    ).then(() => {
+      writeFileSync(importedPath, JSON.stringify(imported, null, 2));
+      return Date.now() - importStart;
+    });
     importing.catch(() => {}); // awaited below
 
     // --- kube-apiserver ---
@@ -1110,8 +1157,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     }
     phase('control plane, node agents, DNS service, storage objects');
 
-    const imported = await importing;
-    log(`cluster: images imported (${wanted.join(', ')}) in ${(imported / 1000).toFixed(1)} s, overlapping the phases above`);
+    const importMs = await importing;
+    log(`cluster: images (${wanted.join(', ')}) imported in ${(importMs / 1000).toFixed(1)} s, overlapping the phases above`);
     phaseStart = Date.now();
 
     await waitFor(`node ${DEFAULTS.nodeName} Ready`, ['kubelet', 'containerd'], async () => {
