@@ -2,7 +2,7 @@
  * `npm run --silent cli -- <command>`:
  *   render [--status] FILE...   children the hook returns for new resources (FILE may be -)
  *   exporter ...                the monerod/xmrig metrics exporter (see --help)
- *   init-node ...               init container of monerod pods (peer names, config file)
+ *   init-node ...               init container / sidecar of monerod pods (peer addresses, config file)
  */
 import { readFileSync } from 'node:fs'
 import { DEFAULT_OPERATOR_IMAGE, type HookConfig } from './config.js'
@@ -11,10 +11,13 @@ import { parseResources, RenderError, renderYaml } from './render.js'
 const USAGE = `usage:
   cli render [--status] [--key-seed-file FILE] FILE...   print the children of each resource (FILE may be -)
   cli exporter --monerod URL | --xmrig URL [options]     serve Prometheus metrics (cli exporter --help)
-  cli init-node --out FILE [--include FILE]... [--wait-peers] [--replica-from-hostname]
+  cli init-node --out FILE [--include FILE]... [--wait-peers [--watch [--refresh-seconds N]]]
+                [--interval-seconds N] [--max-wait-seconds N] [--replica-from-hostname | --replica N]
                 [--tor-keys DIR --tor-out DIR [--tor-inbound PORT,MAX]]
                 [--i2p-keys DIR --i2p-out DIR --i2p-file NAME... [--i2p-inbound PORT,MAX]]
-                                                         prepare a monerod pod: wait until peers resolve, write its config
+                                                         prepare a monerod pod: write its config file with the
+                                                         addresses of its peer names (--wait-peers: once all
+                                                         resolve); --watch: keep it current every N s (10)
 `
 
 async function render(argv: string[]): Promise<number> {

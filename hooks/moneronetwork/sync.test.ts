@@ -104,3 +104,56 @@ t.test('template metadata reaches the pods without overriding selector labels', 
   t.equal(sts.spec!.template.metadata!.annotations!.note, 'x')
   t.equal(sts.spec!.template.metadata!.labels!['app.kubernetes.io/part-of'], 'moneronetwork')
 })
+
+t.test('init-node is a native sidecar that keeps monerod\'s peer addresses current', async (t) => {
+  for (const [flag, port] of [['--regtest', 18080], ['--testnet', 28080], ['--stagenet', 38080], ['--mainnet', 18080]] as const) {
+    const r = sync(withReplicas(3, flag === '--mainnet' ? [] : [flag]))
+    const pod = (r.children.find((c) => c.kind === 'StatefulSet') as unknown as V1StatefulSet).spec!.template.spec!
+    t.same(
+      pod.initContainers!.map((c) => c.name),
+      ['init-node'],
+      `${flag}: one init container`,
+    )
+    const init = pod.initContainers![0]!
+    // exactly what the image runs: entrypoint node, workdir /app
+    t.same(init.command, undefined, 'the image entrypoint (node) runs it')
+    t.same(init.args, [
+      'dist/hooks/cli.js',
+      'init-node',
+      '--out',
+      '/run/monerod/monerod.conf',
+      '--include',
+      '/etc/monero-operator/peers/peers.conf',
+      '--wait-peers',
+      '--watch',
+    ])
+    t.equal(init.restartPolicy, 'Always', 'a sidecar: it keeps running beside monerod (Kubernetes >= 1.29)')
+    // sent exactly as the apiserver stores it (the command list has no merge key)
+    t.same(init.startupProbe, { exec: { command: ['test', '-s', '/run/monerod/monerod.conf'] }, periodSeconds: 1, failureThreshold: 600 })
+    t.notOk(init.livenessProbe || init.readinessProbe)
+    t.same(init.resources, { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } })
+    t.same(init.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, runAsNonRoot: true })
+    t.same(init.volumeMounts, [
+      { name: 'monerod-config', mountPath: '/run/monerod' },
+      { name: 'peers', mountPath: '/etc/monero-operator/peers', readOnly: true },
+    ])
+    t.same(
+      pod.volumes!.filter((v) => v.name === 'monerod-config' || v.name === 'peers'),
+      [
+        { name: 'monerod-config', emptyDir: { sizeLimit: '16Mi' } },
+        { name: 'peers', configMap: { name: 'regtest-peer-peers' } },
+      ],
+    )
+    const monerod = pod.containers.find((c) => c.name === 'monerod')!
+    t.ok(monerod.args!.includes('--config-file=/run/monerod/monerod.conf'), `${flag}: monerod reads the file init-node keeps`)
+    t.same(
+      monerod.volumeMounts!.find((m) => m.name === 'monerod-config'),
+      { name: 'monerod-config', mountPath: '/run/monerod', readOnly: true },
+      'monerod cannot write it',
+    )
+    t.notOk(monerod.args!.some((a) => a.includes('regtest-peer-')), 'no peer name in monerod\'s args')
+    // the ConfigMap stays the readable list of members (names); init-node writes their addresses
+    const cm = r.children.find((c) => c.kind === 'ConfigMap') as unknown as V1ConfigMap
+    t.match(cm.data!['peers.conf'], new RegExp(`^add-exclusive-node=regtest-peer-2:${port}$`, 'm'))
+  }
+})

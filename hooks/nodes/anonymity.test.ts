@@ -132,6 +132,9 @@ t.test('tor + i2p with enabled: true alone: children, pods, status', async (t) =
   t.same(init.env, [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }])
   t.ok(init.args!.includes('--replica-from-hostname'))
   t.match(init.args!.join(' '), /--tor-inbound 18084,64 .*--i2p-file monerod\.dat --i2p-inbound 18085,64/)
+  t.notOk(init.restartPolicy, 'no peer list: a plain one-shot init container')
+  t.notOk(init.startupProbe)
+  t.notOk(init.args!.includes('--watch'))
   const keysVolume = pod.volumes!.find((v) => v.name === 'hidden-service-keys')!
   t.same(keysVolume.secret, { secretName: 'anon-monerod-hidden-services', defaultMode: 0o440 })
 
@@ -298,6 +301,13 @@ t.test('MoneroNetwork: per-peer addresses in status, its own Secret', async (t) 
   for (const child of r.children) validateKubeObject(child)
   t.equal(secretOf(r).metadata.name, 'regnet-peer-hidden-services')
   t.equal(services(r).length, 3)
+  // one process: the sidecar lays out this replica's keys once, then keeps the peer addresses current
+  const pod = (byKind(r, 'StatefulSet')[0] as unknown as V1StatefulSet).spec!.template.spec!
+  t.same(pod.initContainers!.map((c) => c.name), ['init-node'])
+  const init = pod.initContainers![0]!
+  t.equal(init.restartPolicy, 'Always')
+  t.same(init.startupProbe!.exec!.command, ['test', '-s', '/run/monerod/monerod.conf'])
+  t.match(init.args!.join(' '), /^dist\/hooks\/cli\.js init-node --out \/run\/monerod\/monerod\.conf --include \/etc\/monero-operator\/peers\/peers\.conf --wait-peers --watch .*--replica-from-hostname .*--tor-keys /)
   t.ok(r.children.some((c) => c.kind === 'ConfigMap' && c.metadata.name === 'regnet-peer-anonymity'))
   t.ok(r.children.some((c) => c.kind === 'ConfigMap' && c.metadata.name === 'regnet-peer-peers'))
 })

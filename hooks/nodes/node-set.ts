@@ -1,4 +1,4 @@
-import type { V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodTemplateSpec, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
+import type { V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodTemplateSpec, V1Probe, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
 import type { NodeSpec } from '../api/types.js'
 import { buildClientService, buildHeadlessService } from '../children/service.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
@@ -31,7 +31,10 @@ export interface NodeExtras {
    * (monerod takes one config file; several features contribute lines to it).
    */
   readonly configIncludes?: readonly ConfigInclude[]
-  /** The init container waits until every add-exclusive-node host resolves. */
+  /**
+   * The config has a peer list: init-node resolves every add-exclusive-node name and writes
+   * addresses, and runs as a sidecar that keeps the file current.
+   */
   readonly waitPeers?: boolean
   /** More `cli init-node` arguments (e.g. copying this replica's hidden-service keys). */
   readonly initArgs?: readonly string[]
@@ -202,9 +205,30 @@ interface InitNodeParts {
 }
 
 /**
- * The init container that prepares monerod's config file, when any feature contributes
- * config fragments or init-node work (hidden-service keys). It runs our own image
- * (`cli init-node`).
+ * The probe that holds monerod back until init-node's first complete write (the file appears
+ * by rename, whole). `test` is coreutils' (Essential in Debian, so in the node bookworm-slim
+ * image). Sent exactly as the apiserver stores it: the command list has no merge key, and
+ * the apiserver only adds object fields (timeoutSeconds, successThreshold) beside it.
+ */
+export function initNodeStartupProbe(): V1Probe {
+  return {
+    exec: { command: ['test', '-s', MONEROD_CONFIG_FILE] },
+    periodSeconds: 1,
+    // 10 minutes of waiting for peer names before kubelet restarts the sidecar (a restarted
+    // sidecar finds the file of an earlier run at once and goes on keeping it current).
+    failureThreshold: 600,
+  }
+}
+
+/**
+ * The container that prepares monerod's config file, when any feature contributes config
+ * fragments or init-node work (hidden-service keys). It runs our own image (`cli init-node`).
+ *
+ * With a peer list (MoneroNetwork) it is a native sidecar (an init container with
+ * `restartPolicy: Always`, Kubernetes >= 1.29): it resolves the member names and writes
+ * their addresses, monerod starts after its first complete write (startup probe), and it
+ * keeps the file current for every later monerod start. Without one it is a plain one-shot
+ * init container.
  */
 function buildInitNode(
   parts: InitNodeParts,
@@ -214,6 +238,7 @@ function buildInitNode(
   const { includes } = parts
   if (includes.length === 0 && parts.args.length === 0) return { initContainers: [], volumes: [], monerodMounts: [], options: [] }
   const volumes = [{ name: 'monerod-config', emptyDir: { sizeLimit: '16Mi' } }, ...includes.map((i) => i.volume)]
+  const sidecar = parts.waitPeers
   const init: V1Container = {
     name: 'init-node',
     image: operatorImage,
@@ -223,10 +248,11 @@ function buildInitNode(
       '--out',
       MONEROD_CONFIG_FILE,
       ...includes.flatMap((i) => ['--include', `${i.mountPath}/${i.file}`]),
-      ...(parts.waitPeers ? ['--wait-peers'] : []),
+      ...(parts.waitPeers ? ['--wait-peers', '--watch'] : []),
       ...parts.args,
     ],
     ...(parts.env.length > 0 ? { env: [...parts.env] } : {}),
+    ...(sidecar ? { restartPolicy: 'Always', startupProbe: initNodeStartupProbe() } : {}),
     resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
     securityContext: buildContainerSecurityContext(spec.podSecurity, true),
     volumeMounts: [
