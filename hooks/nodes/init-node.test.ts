@@ -218,6 +218,22 @@ t.test('--watch: a restarted sidecar leaves an identical file alone; abort wakes
   t.ok(Date.now() - stopping < 500, `stopped in ${Date.now() - stopping} ms`)
 })
 
+t.test('--watch: a stop does not wait for a lookup in flight', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'init-node-'))
+  const peers = join(dir, 'peers.conf')
+  writeFileSync(peers, peersFile(['s-0']))
+  let calls = 0
+  // the first lookup answers; every later one hangs (a resolver timing out)
+  const resolve: Resolver = (host) => (calls++ === 0 ? Promise.resolve(`10.3.0.${host.length}`) : new Promise<string>(() => {}))
+  const stop = new AbortController()
+  const run = runInitNode(['--out', join(dir, 'out.conf'), '--include', peers, '--wait-peers', '--watch', '--refresh-seconds', '0.01'], () => {}, {}, { resolve, signal: stop.signal })
+  await until('a hanging lookup', () => (calls >= 2 ? true : undefined))
+  const stopping = Date.now()
+  stop.abort()
+  t.equal(await run, 0)
+  t.ok(Date.now() - stopping < 500, `stopped in ${Date.now() - stopping} ms`)
+})
+
 t.test('stopped before the first write: the sidecar ends with 0, a one-shot init container does not look done', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'init-node-'))
   const peers = join(dir, 'peers.conf')

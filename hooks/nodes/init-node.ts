@@ -434,9 +434,15 @@ async function initNode(opts: InitNodeOptions, log: (line: object) => void, env:
 
   // Then keep it current until stopped. Nothing here ends the sidecar: a failed refresh
   // keeps the last file and is tried again.
+  // A stop does not wait for lookups in flight (a DNS timeout is seconds).
+  const stopped = new Promise<undefined>((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }))
   while (await pause(opts.refreshSeconds)) {
     try {
-      const { config, listed } = await render()
+      const refreshing = render()
+      refreshing.catch(() => undefined) // when a stop wins the race, a later failure is nobody's business
+      const rendered = await Promise.race([refreshing, stopped])
+      if (rendered === undefined) break
+      const { config, listed } = rendered
       if (config.text === written) continue
       writeFileAtomic(opts.out, config.text)
       written = config.text

@@ -1,4 +1,4 @@
-import type { V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodTemplateSpec, V1Probe, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
+import type { V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodTemplateSpec, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
 import type { NodeSpec } from '../api/types.js'
 import { buildClientService, buildHeadlessService } from '../children/service.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
@@ -210,7 +210,7 @@ interface InitNodeParts {
  * image). Sent exactly as the apiserver stores it: the command list has no merge key, and
  * the apiserver only adds object fields (timeoutSeconds, successThreshold) beside it.
  */
-export function initNodeStartupProbe(): V1Probe {
+export function initNodeStartupProbe(): NonNullable<V1Container['startupProbe']> {
   return {
     exec: { command: ['test', '-s', MONEROD_CONFIG_FILE] },
     periodSeconds: 1,
