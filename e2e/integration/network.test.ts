@@ -10,7 +10,8 @@
  * a network and mine; then the network is scaled down to 3 (pods and Services 3..5 gone) and
  * monerod of member 1 is killed before kubelet has refreshed the peers ConfigMap, that of
  * member 2 after: each must come back with the same args (init containers not run again,
- * sidecars still running), stay up without aborting on a gone member, and rejoin.
+ * sidecars still running), stay up without aborting on a gone member, and rejoin. Last, a
+ * scale-up to 4: member 3 returns and the members that stayed learn it.
  *
  *   MONERO_OPERATOR_CACHE=~/.cache/monero-operator bash e2e/integration/build-monerod-trixie.sh
  *   npx tsc -p tsconfig.json && npx tap --disable-coverage e2e/integration/network.test.ts
@@ -202,21 +203,20 @@ async function scenario(t: Test, v: Version): Promise<void> {
   }
   for (const h of hosts) net.setHosts(h.ns, dnsEntries(six, ipOf(MEMBERS)), NAMESPACE)
 
-  for (let i = 0; i < MEMBERS; i++) {
-    pods.push(
-      new Pod({
-        name: `${stsName}-${i}`,
-        namespace: NAMESPACE,
-        net: hosts[i]!,
-        spec: six.sts.spec!.template.spec!,
-        images,
-        configMaps: six.configMaps,
-        claims: Object.fromEntries((six.sts.spec!.volumeClaimTemplates ?? []).map((c) => [c.metadata!.name!, join(root, 'pvc', `${c.metadata!.name}-${stsName}-${i}`)])),
-        dir: join(root, 'pods', `${stsName}-${i}`),
-        maxGraceSeconds: 30,
-      }),
-    )
-  }
+  /** The StatefulSet's pod i from a rendering; its claims (PVCs) are kept across pods. */
+  const newPod = (r: ReturnType<typeof render>, i: number, incarnation: number) =>
+    new Pod({
+      name: `${stsName}-${i}`,
+      namespace: NAMESPACE,
+      net: hosts[i]!,
+      spec: r.sts.spec!.template.spec!,
+      images,
+      configMaps: r.configMaps,
+      claims: Object.fromEntries((r.sts.spec!.volumeClaimTemplates ?? []).map((c) => [c.metadata!.name!, join(root, 'pvc', `${c.metadata!.name}-${stsName}-${i}`)])),
+      dir: join(root, 'pods', `${stsName}-${i}.${incarnation}`),
+      maxGraceSeconds: 30,
+    })
+  for (let i = 0; i < MEMBERS; i++) pods.push(newPod(six, i, 1))
   const clients: MonerodClient[] = []
   const miners: MonerodClient[] = []
   for (const h of hosts) {
@@ -400,5 +400,35 @@ async function scenario(t: Test, v: Version): Promise<void> {
     return m.every((x) => x.length === 0) ? m : undefined
   }, WAIT_MS).catch((err: Error) => err.message + survivors.map(configFile).join(''))
   t.same(left, survivors.map(() => []), `members 0..${SCALED - 1}: monerod config lists no gone member`)
+
+  // ---- Scale up to 4: member 3 comes back (its Service first, its PVC kept); the members that
+  // were there learn it once kubelet refreshes their peers ConfigMap.
+  const four = render(SCALED + 1, v.image)
+  const back = SCALED
+  for (const h of hosts.slice(0, back + 1)) net.setHosts(h.ns, dnsEntries(four, ipOf(back + 1)), NAMESPACE)
+  const returning = newPod(four, back, 2)
+  pods.push(returning)
+  for (const p of pods.slice(0, back)) for (const [name, data] of Object.entries(four.configMaps)) p.updateConfigMap(name, data)
+  await returning.start()
+  const learned = await waitFor(`members 0..${back - 1} to list member ${back} in their monerod config`, async () => {
+    const ok = survivors.map((i) => configFile(i).split('\n').some((l) => !l.trimStart().startsWith('#') && (l.includes(`=${hosts[back]!.ip}:`) || l.includes(`=${stsName}-${back}:`))))
+    return ok.every(Boolean) ? ok : undefined
+  }, WAIT_MS).catch((err: Error) => err.message + survivors.map(configFile).join(''))
+  t.same(learned, survivors.map(() => true), `members 0..${back - 1} learned member ${back} (scale-up)`)
+  await waitFor(`member ${back} ready`, async () => {
+    const c = returning.spec.containers.find((x) => x.name === 'monerod')!
+    const exits = returning.container('monerod')?.exits.length ?? 0
+    if (exits > 0) throw new Fatal(`member ${back}: monerod exited after the scale-up:\n${returning.output('monerod', 3000)}`)
+    return (await returning.probeOnce(c, c.readinessProbe!)) ? true : undefined
+  }, READY_MS)
+  await miner(0).generateBlocks({ amount_of_blocks: 2, wallet_address: DONATION_ADDRESS })
+  const target3 = await height(0)
+  const all4 = [...survivors, back]
+  // (the port-forward into member 3's namespace outlived its first pod, as the namespace did)
+  await waitFor(`members 0..${back} at height ${target3}`, async () => {
+    const hs = await Promise.all(all4.map((i) => clients[i]!.getHeight().then((r) => r.height)))
+    return hs.every((h) => h === target3) ? hs : undefined
+  }, WAIT_MS)
+  t.pass(`member ${back} back (on its kept PVC); members 0..${back} at height ${target3}`)
   t.comment(`${v.label}: ${Math.round((Date.now() - began) / 1000)} s in all`)
 }
