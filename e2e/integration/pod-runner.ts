@@ -24,7 +24,7 @@
  * and `setpriv` (util-linux, in the host and in every image root).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, appendFileSync, readFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -771,9 +771,4 @@ export function configMapsOf(children: readonly { kind?: string; metadata?: { na
   const out: Record<string, Record<string, string>> = {}
   for (const c of children) if (c.kind === 'ConfigMap' && c.metadata?.name) out[c.metadata.name] = c.data ?? {}
   return out
-}
-
-/** Reads a file a container wrote into a volume, for assertions. */
-export function readVolumeFile(path: string): string {
-  return readFileSync(path, 'utf8')
 }
