@@ -37,3 +37,14 @@ export const TEST_KEY_SEED = Buffer.from('integration-test installation secret, 
 export interface HasTeardown {
   teardown(fn: () => unknown): void
 }
+
+/**
+ * The same rule for any other precondition (root, a tool, a built root directory): `missing`
+ * is the reason it is not met, or undefined. Returns false when met, else the skip reason;
+ * under CI=true an unmet one also fails the file.
+ */
+export function requireSetup(what: string, missing: string | undefined): false | string {
+  if (missing === undefined) return false
+  if (process.env.CI === 'true') t.fail(`${what} must run under CI=true: ${missing}`)
+  return `${missing}; set CI=true to make this a failure`
+}
