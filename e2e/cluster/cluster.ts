@@ -803,9 +803,10 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       ),
     );
     const images = found.images;
-    // CLUSTER_CONTAINERD_ROOT=cache keeps containerd's root (images, snapshots) in the cache
-    // between runs, so a warm start imports nothing and teardown removes little.
-    const containerdRoot = process.env.CLUSTER_CONTAINERD_ROOT === 'cache' ? join(cacheDir(), 'containerd') : join(dirs.containerd, 'root');
+    // containerd's root (images, snapshots) stays in the cache between runs, so a warm start
+    // imports nothing and teardown removes little; CLUSTER_CONTAINERD_ROOT=run puts it in the
+    // run directory instead (imported and removed every run).
+    const containerdRoot = process.env.CLUSTER_CONTAINERD_ROOT === 'run' ? join(dirs.containerd, 'root') : join(cacheDir(), 'containerd');
     mkdirSync(containerdRoot, { recursive: true });
     // The Node base is only a build stage of our image; pods never run it.
     const wanted = opts.images ?? Object.keys(images).filter((role) => role !== 'node-base');

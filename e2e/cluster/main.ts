@@ -9,7 +9,7 @@
  *                                         pointing at it, tear it down, exit with tap's status
  * Needs root and `bash e2e/cluster/build.sh`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,9 +30,16 @@ if (command === 'up') {
   );
   process.exit(0);
 } else if (command === 'test') {
-  const cluster = await startCluster({ log });
   let repo = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(repo, 'package.json')) && dirname(repo) !== repo) repo = dirname(repo);
+  const tapBin = join(repo, 'node_modules', '.bin', 'tap');
+  const patterns = process.argv.slice(3).filter((a) => !a.startsWith('-'));
+  const files = spawnSync(tapBin, ['list', ...patterns], { cwd: repo, encoding: 'utf8' }).stdout.trim();
+  if (!files) {
+    log(`cluster: no test files match ${patterns.join(' ')}; no cluster started`);
+    process.exit(0);
+  }
+  const cluster = await startCluster({ log });
   const env = {
     ...process.env,
     SCENARIO_KUBECONFIG: cluster.kubeconfigPath,
@@ -43,7 +50,7 @@ if (command === 'up') {
   };
   const started = Date.now();
   const code = await new Promise<number>((resolveCode) => {
-    const tap = spawn(join(repo, 'node_modules', '.bin', 'tap'), process.argv.slice(3), { stdio: 'inherit', env, cwd: repo });
+    const tap = spawn(tapBin, process.argv.slice(3), { stdio: 'inherit', env, cwd: repo });
     tap.on('exit', (c, signal) => resolveCode(c ?? (signal ? 1 : 0)));
   });
   log(`cluster: tests ${((Date.now() - started) / 1000).toFixed(1)} s (tap exit ${code})`);
