@@ -141,8 +141,8 @@ build_operator() {
   (cd "$repo" && bah bud --quiet --isolation chroot --layers=false "${mounts[@]}" \
     --build-arg "NODE_IMAGE=${refs[node-base]}" -f Dockerfile -t "$ref" .) >/dev/null
 }
-# The build context (.dockerignore): package*.json, tsconfig.json, hooks/, crds/ minus tests.
-mapfile -t context < <(cd "$repo" && find package.json package-lock.json tsconfig.json hooks crds \
+# The build context (.dockerignore): package*.json, tsconfig*.json, hooks/, crds/ minus tests.
+mapfile -t context < <(cd "$repo" && find package.json package-lock.json tsconfig.json tsconfig.build.json hooks crds \
   -type f ! -name '*.test.ts' ! -path 'hooks/testing/*' | LC_ALL=C sort)
 build_image operator localhost/monero-operator:e2e \
   "$(hash build_operator "${archives[node-base]}" "$repo/Dockerfile" "$repo/.dockerignore" "${context[@]/#/$repo/}")" build_operator
