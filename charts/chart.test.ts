@@ -44,7 +44,10 @@ t.test('chart crds/ and controllers/ are the repository folders, not copies', as
 t.test('every value in values.yaml is commented and described in values.schema.json', async (t) => {
   const doc = parseDocument(readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8'))
   const schema = JSON.parse(readFileSync(join(CHART_DIR, 'values.schema.json'), 'utf8')) as SchemaNode
-  interface SchemaNode { description?: string; properties?: Record<string, SchemaNode> }
+  interface SchemaNode {
+    description?: string
+    properties?: Record<string, SchemaNode>
+  }
   const walk = (map: YAMLMap, node: SchemaNode, path: string, parentComment: boolean) => {
     map.items.forEach((pair, i) => {
       if (!isPair(pair) || !isScalar(pair.key)) return
@@ -108,12 +111,15 @@ if (!bin) {
       t.equal(c.livenessProbe?.httpGet?.path, '/healthz', 'liveness probe on /healthz')
       t.equal(c.readinessProbe?.httpGet?.path, '/readyz', 'readiness probe on /readyz')
       t.ok(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, 'resources set')
-      t.ok(pod.topologySpreadConstraints?.some((s: any) => s.topologyKey === 'kubernetes.io/hostname'), 'spread across nodes') // eslint-disable-line @typescript-eslint/no-explicit-any
+      t.ok(
+        pod.topologySpreadConstraints?.some((s: any) => s.topologyKey === 'kubernetes.io/hostname'),
+        'spread across nodes',
+      ) // eslint-disable-line @typescript-eslint/no-explicit-any
       t.ok(pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length, 'preferred anti-affinity')
       t.equal(dep.spec.strategy.rollingUpdate.maxUnavailable, 0, 'rollouts never drop below the desired count')
 
       const env = new Map<string, string>((c.env as { name: string; value: string }[]).map((e) => [e.name, e.value]))
-      t.equal(env.get('OPERATOR_IMAGE'), c.image, 'OPERATOR_IMAGE is the chart\'s own image')
+      t.equal(env.get('OPERATOR_IMAGE'), c.image, "OPERATOR_IMAGE is the chart's own image")
       t.equal(env.get('PORT'), String(c.ports[0].containerPort), 'PORT matches the container port')
       const seedFile = env.get('KEY_SEED_FILE') as string
       const seedMount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => seedFile.startsWith(`${m.mountPath}/`))
@@ -145,18 +151,27 @@ if (!bin) {
       // CompositeControllers point at this release.
       const auth = env.has('HOOK_BEARER_TOKEN_FILE')
       for (const cc of all(objs, 'CompositeController')) {
-        for (const [hookName, hook] of Object.entries(cc.spec.hooks as Record<string, any>)) { // eslint-disable-line @typescript-eslint/no-explicit-any
+        for (const [hookName, hook] of Object.entries(cc.spec.hooks as Record<string, any>)) {
+          // eslint-disable-line @typescript-eslint/no-explicit-any
           const wh = hook.webhook
-          t.same(wh.service, { name: svc.metadata.name, namespace: NAMESPACE, port: svc.spec.ports[0].port, protocol: 'http' }, `${cc.metadata.name} ${hookName} calls this release's Service`)
+          t.same(
+            wh.service,
+            { name: svc.metadata.name, namespace: NAMESPACE, port: svc.spec.ports[0].port, protocol: 'http' },
+            `${cc.metadata.name} ${hookName} calls this release's Service`,
+          )
           t.notOk(wh.url, `${cc.metadata.name} ${hookName}: no url overriding the service`)
           if (auth) {
             const tokenFile = env.get('HOOK_BEARER_TOKEN_FILE') as string
             const tokenMount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => tokenFile.startsWith(`${m.mountPath}/`))
             const tokenVolume = (pod.volumes as any[]).find((v) => v.name === tokenMount?.name) // eslint-disable-line @typescript-eslint/no-explicit-any
-            t.same(wh.authorization, {
-              type: 'Bearer',
-              secretRef: { name: tokenVolume?.secret?.secretName, namespace: NAMESPACE, key: tokenVolume?.secret?.items?.[0]?.key },
-            }, `${cc.metadata.name} ${hookName} sends the token the hooks check`)
+            t.same(
+              wh.authorization,
+              {
+                type: 'Bearer',
+                secretRef: { name: tokenVolume?.secret?.secretName, namespace: NAMESPACE, key: tokenVolume?.secret?.items?.[0]?.key },
+              },
+              `${cc.metadata.name} ${hookName} sends the token the hooks check`,
+            )
           } else {
             t.notOk(wh.authorization, `${cc.metadata.name} ${hookName}: no authorization when hookAuth is off`)
           }
@@ -185,7 +200,9 @@ if (!bin) {
   t.test('chart CRDs are crds/ byte for byte', async (t) => {
     const shown = helm(bin, ['show', 'crds', CHART_DIR])
     // crds/Kustomization (for `kubectl apply -k`) has no .yaml extension and is .helmignored
-    const files = readdirSync(repoPath('crds')).filter((f) => f.endsWith('.yaml')).sort()
+    const files = readdirSync(repoPath('crds'))
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
     t.ok(files.length > 0, 'crds/ has CRDs')
     // `helm show crds` prints the chart's CRD files verbatim, in file-name order, each
     // followed by a newline: the chart serves exactly the bytes of crds/.
@@ -193,7 +210,11 @@ if (!bin) {
     t.equal(shown, expected, `chart CRDs == crds/{${files.join(',')}} byte for byte`)
     const renderedCrds = all(defaults, 'CustomResourceDefinition')
     for (const { file, obj } of folderObjects(repoPath('crds'))) {
-      t.same(renderedCrds.find((o) => o.metadata.name === obj.metadata.name), obj, `rendered ${file} equals crds/${file}`)
+      t.same(
+        renderedCrds.find((o) => o.metadata.name === obj.metadata.name),
+        obj,
+        `rendered ${file} equals crds/${file}`,
+      )
     }
   })
 
@@ -206,9 +227,11 @@ if (!bin) {
       const got = rendered.find((o) => o.metadata.name === obj.metadata.name)
       t.ok(got, `${file} is rendered`)
       if (!got) continue
-      const strip = (spec: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      const strip = (spec: any) => {
+        // eslint-disable-line @typescript-eslint/no-explicit-any
         const copy = structuredClone(spec)
-        for (const hook of Object.values(copy.hooks ?? {}) as any[]) { // eslint-disable-line @typescript-eslint/no-explicit-any
+        for (const hook of Object.values(copy.hooks ?? {}) as any[]) {
+          // eslint-disable-line @typescript-eslint/no-explicit-any
           delete hook.webhook.service
           delete hook.webhook.url
           delete hook.webhook.authorization
@@ -239,7 +262,10 @@ if (!bin) {
     if (existing) {
       t.equal(all(existing, 'Secret').length, 0, 'no Secret created when both are given')
       const pod = (find(existing, 'Deployment') as Obj).spec.template.spec
-      t.ok(pod.volumes.some((v: any) => v.secret?.secretName === 'restored-key-seed'), 'mounts the existing key seed') // eslint-disable-line @typescript-eslint/no-explicit-any
+      t.ok(
+        pod.volumes.some((v: any) => v.secret?.secretName === 'restored-key-seed'),
+        'mounts the existing key seed',
+      ) // eslint-disable-line @typescript-eslint/no-explicit-any
       t.equal(find(existing, 'PodDisruptionBudget')?.spec.maxUnavailable, 1, 'PDB by maxUnavailable')
       t.notOk(find(existing, 'PodDisruptionBudget')?.spec.minAvailable, 'and not minAvailable')
     }
@@ -252,10 +278,16 @@ if (!bin) {
     t.ok(np, 'NetworkPolicy rendered')
     t.same(np.spec.policyTypes, ['Ingress', 'Egress'], 'ingress and egress restricted')
     t.same(np.spec.egress, [], 'no egress')
-    t.same(np.spec.ingress[0].from, [{
-      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'metacontroller' } },
-      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'metacontroller' } },
-    }], 'first rule: Metacontroller pods in its namespace (one peer: namespace AND pod)')
+    t.same(
+      np.spec.ingress[0].from,
+      [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'metacontroller' } },
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'metacontroller' } },
+        },
+      ],
+      'first rule: Metacontroller pods in its namespace (one peer: namespace AND pod)',
+    )
     t.equal(np.spec.ingress.length, 2, 'second rule: the metrics scraper')
     t.same(np.spec.podSelector.matchLabels, (find(objs, 'Deployment') as Obj).spec.selector.matchLabels, 'applies to the hook pods')
     const dep = find(objs, 'Deployment') as Obj
@@ -271,7 +303,9 @@ if (!bin) {
     const objs = rendered.get('ci/observability-values.yaml')
     if (!objs) return t.pass('no ci/observability-values.yaml', { skip: true })
     const dashDir = join(CHART_DIR, 'files', 'dashboards')
-    const dashboards = readdirSync(dashDir).filter((f) => f.endsWith('.json')).sort()
+    const dashboards = readdirSync(dashDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
     const cm = find(objs, 'ConfigMap', `${RELEASE}-dashboards`)
     if (dashboards.length === 0) {
       t.notOk(cm, 'no dashboards yet: no ConfigMap')
@@ -287,7 +321,8 @@ if (!bin) {
     const alerts = readdirSync(alertDir).filter((f) => f.endsWith('.yaml'))
     const rules = all(objs, 'PrometheusRule')
     t.equal(rules.length, alerts.length, 'one PrometheusRule per alerts file')
-    for (const r of rules) t.ok(r.spec.groups.length > 0 && r.spec.groups.every((g: any) => g.name && Array.isArray(g.rules)), `${r.metadata.name} has rule groups`) // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const r of rules)
+      t.ok(r.spec.groups.length > 0 && r.spec.groups.every((g: any) => g.name && Array.isArray(g.rules)), `${r.metadata.name} has rule groups`) // eslint-disable-line @typescript-eslint/no-explicit-any
   })
 }
 
@@ -299,7 +334,11 @@ t.test('controllers.podMonitors adds podmonitors to every controller', async (t)
     return
   }
   const children = (objects: K8sObject[], plural: string) =>
-    ((objects.find((o) => o.kind === 'CompositeController' && (o as any).spec.parentResource.resource === plural) as any).spec.childResources as { resource: string }[]).map((c) => c.resource)
+    (
+      (objects.find((o) => o.kind === 'CompositeController' && (o as any).spec.parentResource.resource === plural) as any).spec.childResources as {
+        resource: string
+      }[]
+    ).map((c) => c.resource)
   const on = renderChart(bin, ['--set', 'controllers.podMonitors=true'])
   const off = renderChart(bin)
   for (const plural of ['moneronodesets', 'moneronetworks', 'monerominingnodesets']) {

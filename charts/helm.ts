@@ -54,11 +54,16 @@ export function helm(bin: string, args: string[]): string {
 /** `helm template` of the chart with the given values files / --set flags, parsed. */
 export function renderChart(bin: string, extra: string[] = []): K8sObject[] {
   const text = helm(bin, [
-    'template', RELEASE, CHART_DIR,
-    '--namespace', NAMESPACE,
+    'template',
+    RELEASE,
+    CHART_DIR,
+    '--namespace',
+    NAMESPACE,
     '--include-crds',
-    '--kube-version', '1.32.0',
-    '--api-versions', 'monitoring.coreos.com/v1',
+    '--kube-version',
+    '1.32.0',
+    '--api-versions',
+    'monitoring.coreos.com/v1',
     ...extra,
   ])
   return parseObjects(text)
@@ -93,7 +98,8 @@ export async function validateObject(o: K8sObject): Promise<void> {
     throw new Error(`${o.kind}: invalid metadata.name ${JSON.stringify(o.metadata?.name)}`)
   }
   for (const [k, v] of Object.entries(o.metadata.labels ?? {})) {
-    if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)) throw new Error(`${objectKey(o)}: invalid label value ${k}=${JSON.stringify(v)}`)
+    if (typeof v !== 'string' || v.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v))
+      throw new Error(`${objectKey(o)}: invalid label value ${k}=${JSON.stringify(v)}`)
   }
   if (STRUCTURAL_KINDS.has(o.kind)) {
     const spec = o.spec as Record<string, any> | undefined // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -101,11 +107,13 @@ export async function validateObject(o: K8sObject): Promise<void> {
     if (o.kind === 'CustomResourceDefinition') {
       // kubernetes-models' JSONSchemaProps rejects boolean additionalProperties, which the
       // apiserver accepts; the apiserver test tier applies the CRDs for real.
-      if (!spec.group || !spec.names?.kind || !spec.names?.plural || !Array.isArray(spec.versions) || spec.versions.length === 0) throw new Error(`${objectKey(o)}: group, names and versions are required`)
+      if (!spec.group || !spec.names?.kind || !spec.names?.plural || !Array.isArray(spec.versions) || spec.versions.length === 0)
+        throw new Error(`${objectKey(o)}: group, names and versions are required`)
       if (o.metadata.name !== `${spec.names.plural}.${spec.group}`) throw new Error(`${objectKey(o)}: name must be <plural>.<group>`)
       for (const v of spec.versions) if (!v.schema?.openAPIV3Schema) throw new Error(`${objectKey(o)}: version ${v.name} has no schema`)
     }
-    if (o.kind === 'CompositeController' && (!spec.parentResource?.resource || !spec.hooks?.sync?.webhook)) throw new Error(`${objectKey(o)}: parentResource and hooks.sync.webhook are required`)
+    if (o.kind === 'CompositeController' && (!spec.parentResource?.resource || !spec.hooks?.sync?.webhook))
+      throw new Error(`${objectKey(o)}: parentResource and hooks.sync.webhook are required`)
     if (o.kind === 'ServiceMonitor' && !Array.isArray(spec.endpoints)) throw new Error(`${objectKey(o)}: endpoints are required`)
     if (o.kind === 'PrometheusRule' && !Array.isArray(spec.groups)) throw new Error(`${objectKey(o)}: groups are required`)
     return

@@ -14,7 +14,10 @@ const HELM_ONLY = new Set(['Secret/monero-operator-key-seed'])
 const KUSTOMIZE_ONLY = new Set(['Namespace/monero-operator'])
 
 /** Manifests (not kustomizations) in a folder. */
-const manifests = (dir: string) => readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f)).sort()
+const manifests = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f))
+    .sort()
 
 const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0
 
@@ -25,7 +28,10 @@ function renderKustomize(_t: Test): K8sObject[] {
 
 t.test('kustomizations of crds/ and metacontroller/ list every manifest', async (t) => {
   // crds/ names its kustomization `Kustomization` so that `kubectl apply -f crds/` reads CRDs only
-  for (const [dir, name] of [['crds', 'Kustomization'], ['metacontroller', 'kustomization.yaml']] as const) {
+  for (const [dir, name] of [
+    ['crds', 'Kustomization'],
+    ['metacontroller', 'kustomization.yaml'],
+  ] as const) {
     const file = repoPath(dir, name)
     t.ok(existsSync(file), `${dir}/${name} exists`)
     const k = parse(readFileSync(file, 'utf8')) as { resources?: string[] }
@@ -46,7 +52,10 @@ if (!kubectl) {
       if (['Namespace', 'CustomResourceDefinition', 'CompositeController'].includes(o.kind)) continue
       t.equal(o.metadata.namespace, 'monero-operator', `${o.kind}/${o.metadata.name} in monero-operator`)
     }
-    t.notOk(objs.some((o) => /Role/.test(o.kind)), 'no RBAC')
+    t.notOk(
+      objs.some((o) => /Role/.test(o.kind)),
+      'no RBAC',
+    )
   })
 
   if (!helm) {
@@ -57,9 +66,19 @@ if (!kubectl) {
       const kustomized = renderKustomize(t)
       const charted = renderChart(helm)
       const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`
-      const fromChart = charted.map(key).filter((k) => !HELM_ONLY.has(k)).sort()
-      const fromKustomize = kustomized.map(key).filter((k) => !KUSTOMIZE_ONLY.has(k)).sort()
-      t.same(fromKustomize, fromChart, `same (kind, name) set, except Helm-only ${[...HELM_ONLY].join(', ')} and kustomize-only ${[...KUSTOMIZE_ONLY].join(', ')}`)
+      const fromChart = charted
+        .map(key)
+        .filter((k) => !HELM_ONLY.has(k))
+        .sort()
+      const fromKustomize = kustomized
+        .map(key)
+        .filter((k) => !KUSTOMIZE_ONLY.has(k))
+        .sort()
+      t.same(
+        fromKustomize,
+        fromChart,
+        `same (kind, name) set, except Helm-only ${[...HELM_ONLY].join(', ')} and kustomize-only ${[...KUSTOMIZE_ONLY].join(', ')}`,
+      )
 
       // The Deployment, Service, PDB and ServiceAccount specs are the chart's, minus Helm's
       // bookkeeping labels and annotations.

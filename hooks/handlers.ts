@@ -162,9 +162,7 @@ export function evaluateSync(handler: KindHandler, body: unknown, ctx: SyncConte
   }
   // The CRD's rule on the name (child and pod host names derive from it).
   if (request.parent.metadata.name.length > MAX_PARENT_NAME) {
-    return refuse('InvalidSpec', [
-      { field: 'metadata.name', message: `at most ${MAX_PARENT_NAME} characters (child names and pod host names derive from it)` },
-    ])
+    return refuse('InvalidSpec', [{ field: 'metadata.name', message: `at most ${MAX_PARENT_NAME} characters (child names and pod host names derive from it)` }])
   }
   // Validation applies schema defaults in place: work on a copy, the request stays as sent.
   const spec = structuredClone(request.parent.spec)
@@ -223,13 +221,7 @@ export function lastAppliedOf(child: KubeObject): KubeObject | undefined {
  * last-applied: Metacontroller's merge changes nothing), and the status of what runs, with
  * `Synced=False` saying why. Undefined when any observed child cannot be reproduced.
  */
-function buildRefusalResponse(
-  handler: KindHandler,
-  request: SyncRequest,
-  reason: RefusalReason,
-  message: string,
-  ctx: SyncContext,
-): SyncResponse | undefined {
+function buildRefusalResponse(handler: KindHandler, request: SyncRequest, reason: RefusalReason, message: string, ctx: SyncContext): SyncResponse | undefined {
   const children: KubeObject[] = []
   for (const group of Object.values(request.children)) {
     for (const child of Object.values(group ?? {})) {

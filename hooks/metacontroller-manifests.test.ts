@@ -12,7 +12,9 @@ const controllers = readdirSync(repoPath('metacontroller'))
   .map((f) => ({ file: f, doc: parse(readFileSync(repoPath('metacontroller', f), 'utf8')) as Record<string, any> }))
 
 t.test('one CompositeController per kind, wired as Metacontroller needs', async (t) => {
-  const crdPlurals = loadCrds().map((c) => (c.spec as any).names.plural as string).sort()
+  const crdPlurals = loadCrds()
+    .map((c) => (c.spec as any).names.plural as string)
+    .sort()
   t.same(controllers.map((c) => c.doc.spec.parentResource.resource).sort(), crdPlurals)
   const kustomization = parse(readFileSync(repoPath('metacontroller', 'kustomization.yaml'), 'utf8')) as { resources: string[] }
   t.same([...kustomization.resources].sort(), controllers.map((c) => c.file).sort(), 'kustomization lists every controller')
@@ -64,7 +66,10 @@ t.test('the podmonitors variant adds exactly the optional child resources', asyn
     t.comment(`skipped: kubectl kustomize unavailable: ${String(err)}`)
     return
   }
-  const docs = text.split(/^---$/m).map((d) => parse(d) as Record<string, any>).filter(Boolean)
+  const docs = text
+    .split(/^---$/m)
+    .map((d) => parse(d) as Record<string, any>)
+    .filter(Boolean)
   for (const handler of HANDLERS) {
     const doc = docs.find((d) => d.spec?.parentResource?.resource === handler.plural)
     t.ok(doc, `${handler.kind} controller rendered`)

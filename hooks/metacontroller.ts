@@ -61,8 +61,7 @@ export class HookRequestError extends Error {
   }
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Checks the envelope of a sync request and returns it typed (the spec is checked later). */
 export function parseSyncRequest(body: unknown, expected: { apiVersion: string; kind: string }): SyncRequest {

@@ -19,7 +19,7 @@ const example = asStored(loadExample('moneronodeset.yaml'))
 const withArgs = (parent: KubeObject, args: string[], generation = 2): KubeObject => ({
   ...parent,
   metadata: { ...parent.metadata, generation },
-  spec: { ...(parent.spec as object), monerod: { ...((parent.spec as { monerod: object }).monerod), args } },
+  spec: { ...(parent.spec as object), monerod: { ...(parent.spec as { monerod: object }).monerod, args } },
 })
 
 /** A child as the apiserver stores it after Metacontroller created it from `desired`. */
@@ -32,7 +32,9 @@ function stored(desired: KubeObject, i: number): KubeObject {
     resourceVersion: String(100 + i),
     creationTimestamp: '2026-11-26T10:00:00Z',
     annotations: { ...(desired.metadata.annotations ?? {}), [LAST_APPLIED_ANNOTATION]: goJson(toJson(desired)) },
-    ownerReferences: [{ apiVersion: 'utxo.com.br/v1alpha1', kind: 'MoneroNodeSet', name: 'nodes', uid: example.metadata.uid, controller: true, blockOwnerDeletion: true }],
+    ownerReferences: [
+      { apiVersion: 'utxo.com.br/v1alpha1', kind: 'MoneroNodeSet', name: 'nodes', uid: example.metadata.uid, controller: true, blockOwnerDeletion: true },
+    ],
   }
   if (desired.kind === 'StatefulSet') {
     out.metadata.generation = 1
@@ -51,7 +53,15 @@ const synced = (r: SyncResponse) => conditionsOf(r).find((c) => c.type === 'Sync
 
 t.test('an accepted spec reports Synced=True', async (t) => {
   t.match(synced(accepted), { status: 'True', reason: 'SpecAccepted', observedGeneration: 1 })
-  t.match(conditionsOf({ status: runningStatus, children: [] }).map((c) => [c.type, c.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False'], ['Synced', 'True']])
+  t.match(
+    conditionsOf({ status: runningStatus, children: [] }).map((c) => [c.type, c.status]),
+    [
+      ['Ready', 'True'],
+      ['Progressing', 'False'],
+      ['Degraded', 'False'],
+      ['Synced', 'True'],
+    ],
+  )
 })
 
 t.test('a refused edit of a running set: every child as last applied, byte for byte; the reason in status', async (t) => {
@@ -80,7 +90,13 @@ t.test('a refused edit of a running set: every child as last applied, byte for b
   })
   t.match(r.status, { replicas: 3, readyReplicas: 3, updatedReplicas: 3, availableReplicas: 3, selector: runningStatus.selector })
   const others = conditionsOf(r).filter((c) => c.type !== 'Synced')
-  t.same(others.map((c) => [c.type, c.status, c.lastTransitionTime]), conditionsOf({ status: runningStatus, children: [] }).filter((c) => c.type !== 'Synced').map((c) => [c.type, c.status, c.lastTransitionTime]), 'the workload keeps running: Ready/Progressing/Degraded unchanged')
+  t.same(
+    others.map((c) => [c.type, c.status, c.lastTransitionTime]),
+    conditionsOf({ status: runningStatus, children: [] })
+      .filter((c) => c.type !== 'Synced')
+      .map((c) => [c.type, c.status, c.lastTransitionTime]),
+    'the workload keeps running: Ready/Progressing/Degraded unchanged',
+  )
 })
 
 t.test('deterministic: the same refusal again gives byte-identical status; the time moves only on a flip', async (t) => {
@@ -92,7 +108,11 @@ t.test('deterministic: the same refusal again gives byte-identical status; the t
   t.equal(JSON.stringify(first.status), JSON.stringify(again.status), 'a refusal that stays does not rewrite status')
   t.equal(JSON.stringify(first.children), JSON.stringify(again.children))
   // fixed: Synced flips back to True with a new time
-  const fixed = handleSync(nodeSet, syncRequest({ ...withArgs(running, (example.spec as { monerod: { args: string[] } }).monerod.args, 3), status: again.status }, observed), { ...ctx, now: '2026-11-26T16:00:00Z' }) as SyncResponse
+  const fixed = handleSync(
+    nodeSet,
+    syncRequest({ ...withArgs(running, (example.spec as { monerod: { args: string[] } }).monerod.args, 3), status: again.status }, observed),
+    { ...ctx, now: '2026-11-26T16:00:00Z' },
+  ) as SyncResponse
   t.match(synced(fixed), { status: 'True', lastTransitionTime: '2026-11-26T16:00:00Z', observedGeneration: 3 })
 })
 
@@ -103,7 +123,10 @@ t.test('fields only a sync can compute keep their value (children unchanged); th
   const kids = ok.children.map(stored)
   const parent: KubeObject = { ...net, status: ok.status, metadata: { ...net.metadata, generation: 2 } }
   const spec = parent.spec as { template: { spec: Record<string, unknown> } }
-  const bad = { ...parent, spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, monerod: { args: ['--regtest', '--data-dir=/x'] } } } } }
+  const bad = {
+    ...parent,
+    spec: { ...spec, template: { ...spec.template, spec: { ...spec.template.spec, monerod: { args: ['--regtest', '--data-dir=/x'] } } } },
+  }
   const r = handleSync(network, syncRequest(bad, kids), ctx) as SyncResponse
   t.equal(r.children.length, kids.length)
   t.equal(r.status.nettype, ok.status.nettype)
@@ -115,12 +138,15 @@ t.test('a new resource with a refused spec: 200, no children, the reason in stat
   const r = handleSync(nodeSet, syncRequest(withArgs(example, ['--test'], 1)), ctx)
   if (isHookError(r)) throw new Error(r.message)
   t.same(r.children, [])
-  t.same(conditionsOf(r).map((c) => [c.type, c.status, c.reason]), [
-    ['Ready', 'False', 'SpecRefused'],
-    ['Progressing', 'False', 'SpecRefused'],
-    ['Degraded', 'False', 'SpecRefused'],
-    ['Synced', 'False', 'InvalidSpec'],
-  ])
+  t.same(
+    conditionsOf(r).map((c) => [c.type, c.status, c.reason]),
+    [
+      ['Ready', 'False', 'SpecRefused'],
+      ['Progressing', 'False', 'SpecRefused'],
+      ['Degraded', 'False', 'SpecRefused'],
+      ['Synced', 'False', 'InvalidSpec'],
+    ],
+  )
   t.match(r.status, { replicas: 0, readyReplicas: 0 })
   t.notOk('selector' in r.status, 'no workload, no previous selector: none invented')
 })
@@ -129,7 +155,8 @@ t.test('any observed child without a usable last-applied annotation: the 422 of 
   const refused = withArgs(running, ['--test'])
   const strip = (c: KubeObject): KubeObject => ({ ...c, metadata: { ...c.metadata, annotations: {} } })
   const set = (c: KubeObject, text: string): KubeObject => ({ ...c, metadata: { ...c.metadata, annotations: { [LAST_APPLIED_ANNOTATION]: text } } })
-  const other = (c: KubeObject): KubeObject => set(c, JSON.stringify({ ...JSON.parse(c.metadata.annotations![LAST_APPLIED_ANNOTATION]!), metadata: { name: 'someone-else' } }))
+  const other = (c: KubeObject): KubeObject =>
+    set(c, JSON.stringify({ ...JSON.parse(c.metadata.annotations![LAST_APPLIED_ANNOTATION]!), metadata: { name: 'someone-else' } }))
   const cases: [string, (c: KubeObject) => KubeObject][] = [
     ['no annotation (server-side apply)', strip],
     ['not JSON', (c) => set(c, '{"apiVersion":')],

@@ -37,7 +37,9 @@ t.test('client mistakes get a 4xx JSON error naming the field, never a 5xx', asy
   const server = await app()
   // A refused spec is a 422 only when an observed child cannot be kept exactly as last applied
   // (here: no last-applied annotation); otherwise it is a 200 with Synced=False (refusal.test.ts).
-  const unkeepable = { 'Service.v1': { 'default/nodes-monerod': { apiVersion: 'v1', kind: 'Service', metadata: { name: 'nodes-monerod', namespace: 'default' } } } }
+  const unkeepable = {
+    'Service.v1': { 'default/nodes-monerod': { apiVersion: 'v1', kind: 'Service', metadata: { name: 'nodes-monerod', namespace: 'default' } } },
+  }
   const cases: { name: string; payload: string | object; status: number; field: string | RegExp }[] = [
     { name: 'malformed JSON', payload: '{"parent": ', status: 400, field: 'body' },
     { name: 'not an object', payload: '[]', status: 400, field: 'body' },
@@ -47,13 +49,38 @@ t.test('client mistakes get a 4xx JSON error naming the field, never a 5xx', asy
     { name: 'no metadata.name', payload: { parent: { ...example, metadata: {} }, children: {} }, status: 400, field: 'parent.metadata.name' },
     { name: 'no spec', payload: { parent: { ...example, spec: undefined }, children: {} }, status: 422, field: 'parent.spec' },
     { name: 'children not an object', payload: { parent: example, children: [] }, status: 400, field: 'children' },
-    { name: 'child without name', payload: { parent: example, children: { 'Service.v1': { x: { metadata: {} } } } }, status: 400, field: /children\[Service\.v1\]/ },
+    {
+      name: 'child without name',
+      payload: { parent: example, children: { 'Service.v1': { x: { metadata: {} } } } },
+      status: 400,
+      field: /children\[Service\.v1\]/,
+    },
     { name: 'replicas a string', payload: { parent: { ...example, spec: { replicas: 'three' } }, children: unkeepable }, status: 422, field: 'spec.replicas' },
     { name: 'negative replicas', payload: { parent: { ...example, spec: { replicas: -2 } }, children: unkeepable }, status: 422, field: 'spec.replicas' },
-    { name: 'bad quantity', payload: { parent: { ...example, spec: { monerod: { resources: { limits: { memory: 'lots' } } } } }, children: unkeepable }, status: 422, field: 'spec.monerod.resources.limits.memory' },
-    { name: 'unknown service type', payload: { parent: { ...example, spec: { service: { type: 'External' } } }, children: unkeepable }, status: 422, field: 'spec.service.type' },
-    { name: 'unknown field', payload: { parent: { ...example, spec: { replicas: 1, hardAntiAfinity: true } }, children: unkeepable }, status: 422, field: 'spec.hardAntiAfinity' },
-    { name: 'reserved flag', payload: { parent: { ...example, spec: { monerod: { args: ['--data-dir', '/tmp'] } } }, children: unkeepable }, status: 422, field: 'spec.monerod.args[0]' },
+    {
+      name: 'bad quantity',
+      payload: { parent: { ...example, spec: { monerod: { resources: { limits: { memory: 'lots' } } } } }, children: unkeepable },
+      status: 422,
+      field: 'spec.monerod.resources.limits.memory',
+    },
+    {
+      name: 'unknown service type',
+      payload: { parent: { ...example, spec: { service: { type: 'External' } } }, children: unkeepable },
+      status: 422,
+      field: 'spec.service.type',
+    },
+    {
+      name: 'unknown field',
+      payload: { parent: { ...example, spec: { replicas: 1, hardAntiAfinity: true } }, children: unkeepable },
+      status: 422,
+      field: 'spec.hardAntiAfinity',
+    },
+    {
+      name: 'reserved flag',
+      payload: { parent: { ...example, spec: { monerod: { args: ['--data-dir', '/tmp'] } } }, children: unkeepable },
+      status: 422,
+      field: 'spec.monerod.args[0]',
+    },
     { name: 'finalizing not a bool', payload: { parent: example, children: {}, finalizing: 'yes' }, status: 400, field: 'finalizing' },
   ]
   for (const c of cases) {

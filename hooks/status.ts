@@ -18,12 +18,7 @@ export interface Condition {
 type NewCondition = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>
 
 /** Carries lastTransitionTime over from the previous status unless the status flipped. */
-export function mergeConditions(
-  previous: unknown,
-  next: readonly NewCondition[],
-  now: string,
-  generation: number | undefined,
-): Condition[] {
+export function mergeConditions(previous: unknown, next: readonly NewCondition[], now: string, generation: number | undefined): Condition[] {
   const prev = Array.isArray(previous) ? (previous as Partial<Condition>[]) : []
   return next.map((c) => {
     const old = prev.find((p) => p && p.type === c.type)
@@ -70,12 +65,7 @@ export function readReplicaCounts(workload: KubeObject | undefined): ReplicaCoun
 }
 
 /** Ready / Progressing / Degraded of a replicated workload, from its observed counts. */
-export function computeWorkloadConditions(
-  desired: number,
-  counts: ReturnType<typeof readReplicaCounts>,
-  noun: string,
-  previous: unknown,
-): NewCondition[] {
+export function computeWorkloadConditions(desired: number, counts: ReturnType<typeof readReplicaCounts>, noun: string, previous: unknown): NewCondition[] {
   const prev = Array.isArray(previous) ? (previous as Partial<Condition>[]) : []
   const wasHealthy = prev.some((c) => (c?.type === 'Ready' || c?.type === 'Degraded') && c.status === 'True')
   if (!counts.exists) {

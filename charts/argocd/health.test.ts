@@ -84,12 +84,54 @@ if (!luaAvailable()) {
       ['conditions not a list', { metadata: { generation: 1 }, status: { observedGeneration: 1, conditions: 'x' } }, 'Progressing'],
       ['conditions with junk', { metadata: { generation: 1 }, status: { observedGeneration: 1, conditions: [1, 'a', { type: 'Ready' }] } }, 'Progressing'],
       ['no generation, Ready', { metadata: {}, status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'Healthy'],
-      ['Ready without message', { metadata: { generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True', reason: 'AllReplicasReady' }] } }, 'Healthy'],
-      ['Degraded wins over Ready', { metadata: { generation: 2 }, status: { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True' }, { type: 'Degraded', status: 'True', message: 'x' }] } }, 'Degraded'],
-      ['stale Degraded condition', { metadata: { generation: 3 }, status: { observedGeneration: 3, conditions: [{ type: 'Degraded', status: 'True', observedGeneration: 2 }] } }, 'Progressing'],
-      ['observedGeneration ahead', { metadata: { generation: 1 }, status: { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True' }] } }, 'Healthy'],
-      ['stale Synced=False', { metadata: { generation: 3 }, status: { observedGeneration: 3, conditions: [{ type: 'Ready', status: 'True' }, { type: 'Synced', status: 'False', reason: 'InvalidSpec', observedGeneration: 2 }] } }, 'Healthy'],
-      ['Synced=False without reason or message', { metadata: { generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'False' }] } }, 'Degraded'],
+      [
+        'Ready without message',
+        { metadata: { generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'True', reason: 'AllReplicasReady' }] } },
+        'Healthy',
+      ],
+      [
+        'Degraded wins over Ready',
+        {
+          metadata: { generation: 2 },
+          status: {
+            observedGeneration: 2,
+            conditions: [
+              { type: 'Ready', status: 'True' },
+              { type: 'Degraded', status: 'True', message: 'x' },
+            ],
+          },
+        },
+        'Degraded',
+      ],
+      [
+        'stale Degraded condition',
+        { metadata: { generation: 3 }, status: { observedGeneration: 3, conditions: [{ type: 'Degraded', status: 'True', observedGeneration: 2 }] } },
+        'Progressing',
+      ],
+      [
+        'observedGeneration ahead',
+        { metadata: { generation: 1 }, status: { observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True' }] } },
+        'Healthy',
+      ],
+      [
+        'stale Synced=False',
+        {
+          metadata: { generation: 3 },
+          status: {
+            observedGeneration: 3,
+            conditions: [
+              { type: 'Ready', status: 'True' },
+              { type: 'Synced', status: 'False', reason: 'InvalidSpec', observedGeneration: 2 },
+            ],
+          },
+        },
+        'Healthy',
+      ],
+      [
+        'Synced=False without reason or message',
+        { metadata: { generation: 1 }, status: { observedGeneration: 1, conditions: [{ type: 'Synced', status: 'False' }] } },
+        'Degraded',
+      ],
     ]
     for (const [name, object, status] of odd) {
       const got = runHealth(script, object)

@@ -64,7 +64,10 @@ if (!helmBin) {
     const cp = await setupControlPlane(t)
     const kc = cp.kubeConfig
     await applyObjects(kc, STAND_INS as unknown as Parameters<typeof applyObjects>[1])
-    await waitForCrdsEstablished(kc, STAND_INS.map((c) => c.metadata.name))
+    await waitForCrdsEstablished(
+      kc,
+      STAND_INS.map((c) => c.metadata.name),
+    )
     await ensureNamespace(kc, NAMESPACE)
     const kubeVersion = pinnedKubernetesVersion().replace(/^v/, '')
 

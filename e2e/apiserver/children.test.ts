@@ -188,7 +188,11 @@ if (binariesAvailable(t)) {
         for (const pdb of live.filter((o) => o.kind === 'PodDisruptionBudget')) {
           t.same(pdb.spec.selector, workload.spec.selector, `PodDisruptionBudget/${pdb.metadata.name}: selector equals the workload's`)
         }
-        if (replicas > 1) t.ok(live.some((o) => o.kind === 'PodDisruptionBudget'), 'more than one replica: a PodDisruptionBudget exists')
+        if (replicas > 1)
+          t.ok(
+            live.some((o) => o.kind === 'PodDisruptionBudget'),
+            'more than one replica: a PodDisruptionBudget exists',
+          )
 
         // (d) Services select pods of the workload, and target ports the pods have.
         for (const svc of live.filter((o) => o.kind === 'Service')) {
@@ -196,9 +200,13 @@ if (binariesAvailable(t)) {
           const selector = svc.spec.selector as Record<string, string> | undefined
           if (!t.ok(selector && Object.keys(selector).length > 0, `${id} has a selector`)) continue
           if (replicas > 0 || !(LABEL_POD_NAME in selector!)) {
-            t.ok(podLabelSets.some((labels) => selects(selector!, labels)), `${id} selects pods of ${workload.kind}/${workload.metadata.name}`)
+            t.ok(
+              podLabelSets.some((labels) => selects(selector!, labels)),
+              `${id} selects pods of ${workload.kind}/${workload.metadata.name}`,
+            )
           }
-          for (const port of (svc.spec.ports ?? []) as Json[]) { // a headless Service may have none
+          for (const port of (svc.spec.ports ?? []) as Json[]) {
+            // a headless Service may have none
             if (typeof port.targetPort === 'string') {
               t.ok(portNames.includes(port.targetPort), `${id}: targetPort ${port.targetPort} is a container port name`)
             }

@@ -49,7 +49,10 @@ if (binariesAvailable(t)) {
     const ns = 'examples'
     await ensureNamespace(kc, ns)
     const examples = exampleObjects()
-    t.ok(examples.some((e) => e.object.apiVersion === OUR_API_VERSION), 'examples/ has resources of our kinds')
+    t.ok(
+      examples.some((e) => e.object.apiVersion === OUR_API_VERSION),
+      'examples/ has resources of our kinds',
+    )
     for (const { file, object } of examples) {
       const label = `${file}: ${object.kind}/${object.metadata.name}`
       if (object.apiVersion === OUR_API_VERSION) {

@@ -102,15 +102,26 @@ if (binariesAvailable(t)) {
         return p.status?.observedGeneration === p.metadata.generation && p
       })
       t.equal(parent.status.observedGeneration, 1, 'status written through /status with observedGeneration')
-      t.ok((parent.status.conditions as Json[] | undefined)?.some((c) => c.type === 'Ready'), 'status computed by the hook (a Ready condition)')
+      t.ok(
+        (parent.status.conditions as Json[] | undefined)?.some((c) => c.type === 'Ready'),
+        'status computed by the hook (a Ready condition)',
+      )
       await driver.idle()
-      for (const [group, plural] of [['apps/v1', 'statefulsets'], ['v1', 'services'], ['policy/v1', 'poddisruptionbudgets']] as const) {
+      for (const [group, plural] of [
+        ['apps/v1', 'statefulsets'],
+        ['v1', 'services'],
+        ['policy/v1', 'poddisruptionbudgets'],
+      ] as const) {
         const base = group === 'v1' ? `/api/v1/namespaces/${ns}/${plural}` : `/apis/${group}/namespaces/${ns}/${plural}`
         const items = (await call(kc, 'GET', base)).body.items as KubeObject[]
         t.ok(items.length > 0, `${plural} created`)
         for (const child of items) {
           const ref = (child.metadata.ownerReferences as Json[] | undefined)?.[0]
-          t.match(ref, { kind: 'MoneroNodeSet', name: nodeSet.metadata.name, uid, controller: true, blockOwnerDeletion: true }, `${plural}/${child.metadata.name}: controller ownerReference`)
+          t.match(
+            ref,
+            { kind: 'MoneroNodeSet', name: nodeSet.metadata.name, uid, controller: true, blockOwnerDeletion: true },
+            `${plural}/${child.metadata.name}: controller ownerReference`,
+          )
           t.equal(child.metadata.labels?.['controller-uid'], uid, `${plural}/${child.metadata.name}: controller-uid label (generateSelector)`)
           const applied = JSON.parse(child.metadata.annotations?.[LAST_APPLIED] ?? 'null')
           t.equal(applied?.metadata?.name, child.metadata.name, `${plural}/${child.metadata.name}: last-applied annotation holds what the hook sent`)
@@ -165,8 +176,13 @@ if (binariesAvailable(t)) {
       await driver.idle()
       const list = async () => {
         const out: string[] = []
-        for (const base of [`/apis/apps/v1/namespaces/${ns}/statefulsets`, `/api/v1/namespaces/${ns}/services`, `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`]) {
-          for (const o of ((await call(kc, 'GET', base)).body.items as KubeObject[])) out.push(`${o.kind ?? base} ${o.metadata.name} ${o.metadata.resourceVersion}`)
+        for (const base of [
+          `/apis/apps/v1/namespaces/${ns}/statefulsets`,
+          `/api/v1/namespaces/${ns}/services`,
+          `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`,
+        ]) {
+          for (const o of (await call(kc, 'GET', base)).body.items as KubeObject[])
+            out.push(`${o.kind ?? base} ${o.metadata.name} ${o.metadata.resourceVersion}`)
         }
         return out.sort()
       }
@@ -177,7 +193,9 @@ if (binariesAvailable(t)) {
       t.equal(patch.status, 200, 'parent scaled to 2 while the hook server is down')
       const event = await waitFor('a SyncError event', async () => {
         const evs = (await call(kc, 'GET', `/api/v1/namespaces/${ns}/events`)).body.items as Json[]
-        return evs.find((e) => e.reason === 'SyncError' && e.involvedObject.name === nodeSet.metadata.name && e.type === 'Warning' && /sync hook failed/.test(e.message))
+        return evs.find(
+          (e) => e.reason === 'SyncError' && e.involvedObject.name === nodeSet.metadata.name && e.type === 'Warning' && /sync hook failed/.test(e.message),
+        )
       })
       t.match(event.message, /^Sync error: sync hook failed: /, `event message: ${event.message}`)
       await new Promise((r) => setTimeout(r, 3000))
@@ -225,10 +243,14 @@ if (binariesAvailable(t)) {
         data: { '0.hs_ed25519_secret_key': key },
       })
       t.equal(created.status, 201, 'the user creates the Secret')
-      const keyed = await waitFor('keyed status.hiddenServices', async () => {
-        const p = (await call(kc, 'GET', keyedPath)).body as Json
-        return p.status?.hiddenServices?.[0]?.onion && p
-      }, 30_000)
+      const keyed = await waitFor(
+        'keyed status.hiddenServices',
+        async () => {
+          const p = (await call(kc, 'GET', keyedPath)).body as Json
+          return p.status?.hiddenServices?.[0]?.onion && p
+        },
+        30_000,
+      )
       t.equal(keyed.status.hiddenServices[0].onion, donor.status.hiddenServices[0].onion, "the address comes from the user's Secret (sent in related)")
       await driver.idle()
     })

@@ -17,7 +17,9 @@ const MERGE_KEYS = ['containerPort', 'port', 'mountPath', 'name', 'uid', 'ip', '
 
 /** JSON with object keys sorted: equal values, equal text (Go maps have no order). */
 const canonical = (v: unknown): string =>
-  JSON.stringify(v, (_, x) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x))
+  JSON.stringify(v, (_, x) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x,
+  )
 
 /**
  * Where merging `sent` into `stored` by Metacontroller's rule would change `stored`: objects
@@ -70,7 +72,11 @@ if (binariesAvailable(t)) {
 
     const parents: [string, KubeObject, boolean][] = [
       ['MoneroNetwork regtest example', net, true],
-      ['MoneroNetwork, stagenet', variant(net, (o: Json) => ((o.metadata.name = 'stage'), (o.spec.replicas = 3), (o.spec.template.spec.monerod.args = ['--stagenet']))), true],
+      [
+        'MoneroNetwork, stagenet',
+        variant(net, (o: Json) => ((o.metadata.name = 'stage'), (o.spec.replicas = 3), (o.spec.template.spec.monerod.args = ['--stagenet']))),
+        true,
+      ],
       [
         'MoneroNetwork with Tor and I2P',
         variant(net, (o: Json) => {
@@ -81,7 +87,11 @@ if (binariesAvailable(t)) {
         }),
         true,
       ],
-      ['MoneroNodeSet with Tor (one-shot init container)', variant(nodes, (o: Json) => ((o.metadata.name = 'tor-nodes'), (o.spec.tor = { enabled: true }))), false],
+      [
+        'MoneroNodeSet with Tor (one-shot init container)',
+        variant(nodes, (o: Json) => ((o.metadata.name = 'tor-nodes'), (o.spec.tor = { enabled: true }))),
+        false,
+      ],
     ]
     for (const [label, parent, sidecar] of parents) {
       await t.test(label, async (t) => {
@@ -104,7 +114,10 @@ if (binariesAvailable(t)) {
         // A pod of this template, in a namespace that enforces "restricted".
         // (the StatefulSet controller adds the claim of each volumeClaimTemplate as a volume)
         const name = `${sts.metadata!.name}-0`
-        const claims = (sts.spec!.volumeClaimTemplates ?? []).map((c) => ({ name: c.metadata!.name!, persistentVolumeClaim: { claimName: `${c.metadata!.name}-${name}` } }))
+        const claims = (sts.spec!.volumeClaimTemplates ?? []).map((c) => ({
+          name: c.metadata!.name!,
+          persistentVolumeClaim: { claimName: `${c.metadata!.name}-${name}` },
+        }))
         const podSpec = { ...sts.spec!.template.spec!, volumes: [...claims, ...(sts.spec!.template.spec!.volumes ?? [])] }
         const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: sts.spec!.template.metadata!.labels }, spec: podSpec }
         const admitted = await createObject(kc, pod as unknown as KubeObject, ns, { dryRun: true })
@@ -113,7 +126,10 @@ if (binariesAvailable(t)) {
         const storedPodInit = ((admitted.body as Json).spec.initContainers as Json[]).find((c) => c.name === 'init-node')!
         t.equal(storedPodInit.restartPolicy, sent.restartPolicy, 'the pod keeps the sidecar')
         // the namespace does enforce: the same pod with an init-node that may escalate is refused
-        const loose = variant(pod, (p: Json) => (p.spec.initContainers.find((c: Json) => c.name === 'init-node').securityContext.allowPrivilegeEscalation = true))
+        const loose = variant(
+          pod,
+          (p: Json) => (p.spec.initContainers.find((c: Json) => c.name === 'init-node').securityContext.allowPrivilegeEscalation = true),
+        )
         const refused = await createObject(kc, loose as unknown as KubeObject, ns, { dryRun: true })
         t.equal(refused.status, 403, 'restricted refuses an init-node that allows privilege escalation')
         t.match(messageOf(refused), /violates PodSecurity "restricted:latest".*allowPrivilegeEscalation/)

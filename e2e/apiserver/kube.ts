@@ -65,13 +65,7 @@ export interface Answer {
 }
 
 /** One HTTPS request with the kubeconfig's credentials; JSON in, JSON (or text) out. */
-export async function call(
-  kc: KubeConfig,
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Answer> {
+export async function call(kc: KubeConfig, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const server = kc.getCurrentCluster()?.server
   if (!server) throw new Error('kubeconfig has no current cluster')
   const options: RequestOptions = { method, headers: { Accept: 'application/json', ...headers } }
@@ -100,9 +94,7 @@ export async function call(
 
 /** The message of an apiserver Status (or the raw body). */
 export function messageOf(answer: Answer): string {
-  return typeof answer.body === 'object' && answer.body !== null && typeof answer.body.message === 'string'
-    ? answer.body.message
-    : JSON.stringify(answer.body)
+  return typeof answer.body === 'object' && answer.body !== null && typeof answer.body.message === 'string' ? answer.body.message : JSON.stringify(answer.body)
 }
 
 interface ResourceInfo {
@@ -141,12 +133,7 @@ export async function pathOf(kc: KubeConfig, apiVersion: string, kind: string, n
  * POSTs (creates) an object in namespace, with strict field validation (what `kubectl apply`
  * sends by default) and optionally as a dry run. Returns the raw answer; never throws on 4xx.
  */
-export async function createObject(
-  kc: KubeConfig,
-  object: KubeObject,
-  namespace: string,
-  opts: { dryRun?: boolean; strict?: boolean } = {},
-): Promise<Answer> {
+export async function createObject(kc: KubeConfig, object: KubeObject, namespace: string, opts: { dryRun?: boolean; strict?: boolean } = {}): Promise<Answer> {
   const path = await pathOf(kc, object.apiVersion, object.kind, namespace)
   const info = await resourceInfo(kc, object.apiVersion, object.kind)
   const query = new URLSearchParams({ fieldManager: 'apiserver-tests' })

@@ -2,23 +2,23 @@
  * Helpers for tests of the real-apiserver tier that install this repository's YAML
  * (crds/*.yaml, examples/*.yaml) into a control plane from control-plane.ts.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { request, type RequestOptions } from 'node:https';
-import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { readFileSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { request, type RequestOptions } from 'node:https'
+import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node'
+import { parseAllDocuments } from 'yaml'
 
 /** Every non-empty document of the given YAML files, in order. */
 export function readManifests(...paths: string[]): KubernetesObject[] {
-  const objects: KubernetesObject[] = [];
+  const objects: KubernetesObject[] = []
   for (const path of paths) {
     for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
-      if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]?.message}`);
-      const value = doc.toJS() as KubernetesObject | null;
-      if (value) objects.push(value);
+      if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]?.message}`)
+      const value = doc.toJS() as KubernetesObject | null
+      if (value) objects.push(value)
     }
   }
-  return objects;
+  return objects
 }
 
 /** The `*.yaml` / `*.yml` files directly inside dir, sorted (e.g. `yamlFilesIn('crds')`). */
@@ -26,7 +26,7 @@ export function yamlFilesIn(dir: string): string[] {
   return readdirSync(dir)
     .filter((name) => /\.ya?ml$/.test(name))
     .sort()
-    .map((name) => join(dir, name));
+    .map((name) => join(dir, name))
 }
 
 /** One HTTPS request to the control plane with the kubeconfig's credentials; JSON in and out. */
@@ -37,42 +37,40 @@ export async function requestJson(
   body?: unknown,
   contentType = 'application/json',
 ): Promise<{ status: number; body: any }> {
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error('kubeconfig has no current cluster');
-  const options: RequestOptions = { method, headers: { Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(options);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  if (payload !== undefined) options.headers = { ...options.headers, 'Content-Type': contentType };
+  const server = kc.getCurrentCluster()?.server
+  if (!server) throw new Error('kubeconfig has no current cluster')
+  const options: RequestOptions = { method, headers: { Accept: 'application/json' } }
+  await kc.applyToHTTPSOptions(options)
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  if (payload !== undefined) options.headers = { ...options.headers, 'Content-Type': contentType }
   return new Promise((resolveRequest, reject) => {
     const req = request(new URL(path, server), options, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
       res.on('end', () => {
-        let parsed: unknown = text;
+        let parsed: unknown = text
         try {
-          parsed = JSON.parse(text);
+          parsed = JSON.parse(text)
         } catch {
           // not JSON (e.g. a plain-text error): keep the text
         }
-        resolveRequest({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+        resolveRequest({ status: res.statusCode ?? 0, body: parsed })
+      })
+    })
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
 
 /** Resource name and scope of apiVersion/kind, from the apiserver's discovery (asked afresh, so new CRDs are seen). */
 async function discover(kc: KubeConfig, apiVersion: string, kind: string): Promise<{ base: string; plural: string; namespaced: boolean }> {
-  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  const res = await requestJson(kc, 'GET', base);
-  if (res.status !== 200) throw new Error(`discovery of ${apiVersion} failed: ${res.status} ${JSON.stringify(res.body)}`);
-  const resource = (res.body.resources as { name: string; kind: string; namespaced: boolean }[]).find(
-    (r) => r.kind === kind && !r.name.includes('/'),
-  );
-  if (!resource) throw new Error(`the apiserver serves no kind ${kind} in ${apiVersion}`);
-  return { base, plural: resource.name, namespaced: resource.namespaced };
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`
+  const res = await requestJson(kc, 'GET', base)
+  if (res.status !== 200) throw new Error(`discovery of ${apiVersion} failed: ${res.status} ${JSON.stringify(res.body)}`)
+  const resource = (res.body.resources as { name: string; kind: string; namespaced: boolean }[]).find((r) => r.kind === kind && !r.name.includes('/'))
+  if (!resource) throw new Error(`the apiserver serves no kind ${kind} in ${apiVersion}`)
+  return { base, plural: resource.name, namespaced: resource.namespaced }
 }
 
 /**
@@ -90,28 +88,28 @@ export async function applyObjects(
   objects: KubernetesObject[],
   opts: { namespace?: string; dryRun?: boolean; fieldManager?: string } = {},
 ): Promise<KubernetesObject[]> {
-  const applied: KubernetesObject[] = [];
-  const discovered = new Map<string, Awaited<ReturnType<typeof discover>>>();
+  const applied: KubernetesObject[] = []
+  const discovered = new Map<string, Awaited<ReturnType<typeof discover>>>()
   for (const object of objects) {
-    const { apiVersion, kind } = object;
-    const name = object.metadata?.name;
-    if (!apiVersion || !kind || !name) throw new Error(`object without apiVersion, kind or metadata.name: ${JSON.stringify(object).slice(0, 200)}`);
-    const key = `${apiVersion}/${kind}`;
-    if (!discovered.has(key)) discovered.set(key, await discover(kc, apiVersion, kind));
-    const { base, plural, namespaced } = discovered.get(key)!;
-    const namespace = object.metadata?.namespace ?? opts.namespace ?? 'default';
-    const body = namespaced ? { ...object, metadata: { ...object.metadata, namespace } } : object;
-    const query = new URLSearchParams({ fieldManager: opts.fieldManager ?? 'apiserver-tests', force: 'true' });
-    if (opts.dryRun) query.set('dryRun', 'All');
-    const path = `${base}${namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}/${encodeURIComponent(name)}?${query}`;
-    const res = await requestJson(kc, 'PATCH', path, body, 'application/apply-patch+yaml');
+    const { apiVersion, kind } = object
+    const name = object.metadata?.name
+    if (!apiVersion || !kind || !name) throw new Error(`object without apiVersion, kind or metadata.name: ${JSON.stringify(object).slice(0, 200)}`)
+    const key = `${apiVersion}/${kind}`
+    if (!discovered.has(key)) discovered.set(key, await discover(kc, apiVersion, kind))
+    const { base, plural, namespaced } = discovered.get(key)!
+    const namespace = object.metadata?.namespace ?? opts.namespace ?? 'default'
+    const body = namespaced ? { ...object, metadata: { ...object.metadata, namespace } } : object
+    const query = new URLSearchParams({ fieldManager: opts.fieldManager ?? 'apiserver-tests', force: 'true' })
+    if (opts.dryRun) query.set('dryRun', 'All')
+    const path = `${base}${namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}/${encodeURIComponent(name)}?${query}`
+    const res = await requestJson(kc, 'PATCH', path, body, 'application/apply-patch+yaml')
     if (res.status < 200 || res.status > 299) {
-      const message = typeof res.body === 'object' && res.body ? res.body.message : String(res.body);
-      throw Object.assign(new Error(`apply ${kind} ${name}: ${res.status} ${message}`), { status: res.status, body: res.body });
+      const message = typeof res.body === 'object' && res.body ? res.body.message : String(res.body)
+      throw Object.assign(new Error(`apply ${kind} ${name}: ${res.status} ${message}`), { status: res.status, body: res.body })
     }
-    applied.push(res.body as KubernetesObject);
+    applied.push(res.body as KubernetesObject)
   }
-  return applied;
+  return applied
 }
 
 /**
@@ -119,31 +117,31 @@ export async function applyObjects(
  * NamesAccepted; rejects after timeoutMs with the conditions last seen.
  */
 export async function waitForCrdsEstablished(kc: KubeConfig, names: string[], timeoutMs = 30_000): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  const deadline = Date.now() + timeoutMs;
+  const api = kc.makeApiClient(ApiextensionsV1Api)
+  const deadline = Date.now() + timeoutMs
   for (const name of names) {
-    let seen = 'not found';
+    let seen = 'not found'
     for (;;) {
       try {
-        const crd = await api.readCustomResourceDefinition({ name });
-        const conditions = crd.status?.conditions ?? [];
-        const isTrue = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
-        if (isTrue('Established') && isTrue('NamesAccepted')) break;
-        seen = JSON.stringify(conditions);
+        const crd = await api.readCustomResourceDefinition({ name })
+        const conditions = crd.status?.conditions ?? []
+        const isTrue = (type: string) => conditions.some((c) => c.type === type && c.status === 'True')
+        if (isTrue('Established') && isTrue('NamesAccepted')) break
+        seen = JSON.stringify(conditions)
       } catch (err) {
-        seen = (err as Error).message;
+        seen = (err as Error).message
       }
-      if (Date.now() > deadline) throw new Error(`CRD ${name} not established after ${timeoutMs} ms: ${seen}`);
-      await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not established after ${timeoutMs} ms: ${seen}`)
+      await new Promise((r) => setTimeout(r, 100))
     }
   }
 }
 
 /** Applies CRD manifests (e.g. `yamlFilesIn('crds')`) and waits until all are served. */
 export async function installCrds(kc: KubeConfig, paths: string[], timeoutMs = 30_000): Promise<string[]> {
-  const crds = readManifests(...paths).filter((o) => o.kind === 'CustomResourceDefinition');
-  await applyObjects(kc, crds);
-  const names = crds.map((crd) => crd.metadata?.name ?? '');
-  await waitForCrdsEstablished(kc, names, timeoutMs);
-  return names;
+  const crds = readManifests(...paths).filter((o) => o.kind === 'CustomResourceDefinition')
+  await applyObjects(kc, crds)
+  const names = crds.map((crd) => crd.metadata?.name ?? '')
+  await waitForCrdsEstablished(kc, names, timeoutMs)
+  return names
 }

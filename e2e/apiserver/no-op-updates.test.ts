@@ -300,7 +300,8 @@ async function checkParent(t: T, kc: KubeConfig, handler: KindHandler, written: 
       updates[0]!.key.startsWith('StatefulSet/') &&
       updates[0]!.paths.every((p) => MAX_UNAVAILABLE_UPDATE_PATHS.some((a) => p.startsWith(`${a}:`)))
     if (!allowed) {
-      for (const u of updates) t.fail(`sync ${round}: Metacontroller would update ${u.key} on every resync; merged differs from stored at:\n  ${u.paths.join('\n  ')}`)
+      for (const u of updates)
+        t.fail(`sync ${round}: Metacontroller would update ${u.key} on every resync; merged differs from stored at:\n  ${u.paths.join('\n  ')}`)
       if (updates.length > 0) return
       t.pass(`sync ${round}: merging what the hook sends into each of the ${nextDesired.length} stored children changes nothing`)
       // Two idle syncs in a row (the second sees the status the first one wrote).

@@ -11,7 +11,18 @@ import { repoPath } from '../../hooks/paths.js'
 import { applyDesired, forCreate, goJson, toJson } from '../metacontroller/apply.js'
 import { syncRequest } from '../../hooks/testing/requests.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
-import { call, createObject, ensureNamespace, exampleObjects, handlerForServedKind, HOOK_CTX, installOurCrds, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
+import {
+  call,
+  createObject,
+  ensureNamespace,
+  exampleObjects,
+  handlerForServedKind,
+  HOOK_CTX,
+  installOurCrds,
+  messageOf,
+  OUR_API_VERSION,
+  pathOf,
+} from './kube.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -42,7 +53,10 @@ if (binariesAvailable(t)) {
     const kc = cp.kubeConfig
 
     // The README's commands, as written (a kustomization.yaml in crds/ made them exit 1).
-    for (const args of [['apply', '-f'], ['apply', '--server-side', '-f']]) {
+    for (const args of [
+      ['apply', '-f'],
+      ['apply', '--server-side', '-f'],
+    ]) {
       const kubectl = spawnSync('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args, repoPath('crds')], { encoding: 'utf8' })
       if (kubectl.error) t.fail(`kubectl: ${kubectl.error.message}`)
       else t.equal(kubectl.status, 0, `kubectl ${args.join(' ')} crds/ exits 0${kubectl.status === 0 ? '' : `: ${kubectl.stderr}`}`)
@@ -103,7 +117,11 @@ if (binariesAvailable(t)) {
         for (const child of observed) {
           const answer = refused.children.find((c) => c.kind === child.kind && c.metadata.name === child.metadata.name)
           if (!t.ok(answer, `${child.kind}/${child.metadata.name} answered`)) continue
-          t.equal(goJson(toJson(answer)), goJson(toJson(JSON.parse(child.metadata.annotations![LAST_APPLIED_ANNOTATION]!))), `${child.kind}/${child.metadata.name}: exactly as last applied`)
+          t.equal(
+            goJson(toJson(answer)),
+            goJson(toJson(JSON.parse(child.metadata.annotations![LAST_APPLIED_ANNOTATION]!))),
+            `${child.kind}/${child.metadata.name}: exactly as last applied`,
+          )
           const { merged: update, changed } = applyDesired(child, answer!)
           if (!changed) continue // no PUT at all
           // Where the apiserver normalizes what it stores (section 2), Metacontroller PUTs:
@@ -112,10 +130,18 @@ if (binariesAvailable(t)) {
           // the field manager that created it, as Metacontroller creates and updates with one
           const res = await call(kc, 'PUT', `${path}?fieldManager=apiserver-tests`, update)
           t.equal(res.status, 200, `${child.kind}/${child.metadata.name}: PUT of the merge${res.status === 200 ? '' : `: ${messageOf(res)}`}`)
-          t.equal(res.body?.metadata?.resourceVersion, child.metadata.resourceVersion, `${child.kind}/${child.metadata.name}: same resourceVersion (nothing stored)`)
+          t.equal(
+            res.body?.metadata?.resourceVersion,
+            child.metadata.resourceVersion,
+            `${child.kind}/${child.metadata.name}: same resourceVersion (nothing stored)`,
+          )
         }
         const after = await readChildren()
-        t.same(after.map((c) => goJson(toJson(c))), observed.map((c) => goJson(toJson(c))), 'every child byte for byte as before')
+        t.same(
+          after.map((c) => goJson(toJson(c))),
+          observed.map((c) => goJson(toJson(c))),
+          'every child byte for byte as before',
+        )
 
         // The status with Synced=False passes the real schema via /status, unchanged.
         const status = { ...refused.status, observedGeneration: parent.metadata.generation }

@@ -7,7 +7,18 @@ import { handleSync, isHookError } from '../../hooks/handlers.js'
 import type { KubeObject, SyncResponse } from '../../hooks/metacontroller.js'
 import { syncRequest } from '../../hooks/testing/requests.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
-import { call, createObject, handlerForServedKind, installOurCrds, ensureNamespace, exampleObjects, HOOK_CTX, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
+import {
+  call,
+  createObject,
+  handlerForServedKind,
+  installOurCrds,
+  ensureNamespace,
+  exampleObjects,
+  HOOK_CTX,
+  messageOf,
+  OUR_API_VERSION,
+  pathOf,
+} from './kube.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 

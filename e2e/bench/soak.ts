@@ -48,9 +48,19 @@ function mixes(): Mix[] {
   // invalid requests: the 4xx path must not leak either
   const bad = asStored(loadExample('moneronodeset.yaml'))
   // a refused spec is a 200 with Synced=False; with a child that has no last-applied annotation, a 422
-  out.push({ name: 'refused MoneroNodeSet (200, Synced=False)', url: '/hooks/moneronodeset/sync', body: JSON.stringify(syncRequest({ ...bad, spec: { replicas: 'three' } })), weight: 1 })
+  out.push({
+    name: 'refused MoneroNodeSet (200, Synced=False)',
+    url: '/hooks/moneronodeset/sync',
+    body: JSON.stringify(syncRequest({ ...bad, spec: { replicas: 'three' } })),
+    weight: 1,
+  })
   const unkeepable = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'nodes-monerod', namespace: 'default' } }
-  out.push({ name: 'invalid MoneroNodeSet (422)', url: '/hooks/moneronodeset/sync', body: JSON.stringify(syncRequest({ ...bad, spec: { replicas: 'three' } }, [unkeepable])), weight: 1 })
+  out.push({
+    name: 'invalid MoneroNodeSet (422)',
+    url: '/hooks/moneronodeset/sync',
+    body: JSON.stringify(syncRequest({ ...bad, spec: { replicas: 'three' } }, [unkeepable])),
+    weight: 1,
+  })
   out.push({ name: 'malformed JSON (400)', url: '/hooks/moneronodeset/sync', body: '{"parent": ', weight: 1 })
   return out
 }

@@ -17,27 +17,15 @@
  * namespaces, cni0, klbr0, the CNI result cache, sysctls restored, the run directory removed.
  * A cluster left by a killed process is torn down by the next start (or `main.js down`).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { promises as dns } from 'node:dns';
-import { request as httpsRequest } from 'node:https';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  rmdirSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import { findBinaries, isCI, pinnedKubernetesVersion } from '../apiserver/control-plane.js';
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { promises as dns } from 'node:dns'
+import { request as httpsRequest } from 'node:https'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node'
+import { findBinaries, isCI, pinnedKubernetesVersion } from '../apiserver/control-plane.js'
 
 export const DEFAULTS = {
   runDir: '/var/tmp/monero-operator-cluster',
@@ -58,86 +46,86 @@ export const DEFAULTS = {
   bridge: 'cni0',
   cniNetwork: 'monero-operator-e2e',
   corednsVersion: 'v1.15.0',
-} as const;
+} as const
 
 export interface ClusterOptions {
   /** Number of `local` PersistentVolumes created up front (default 24). */
-  localVolumes?: number;
+  localVolumes?: number
   /** Image roles of images.json to import (default: all of them). */
-  images?: string[];
+  images?: string[]
   /** Give up waiting for the node, CoreDNS ... after this long (default 180 s). */
-  readyTimeoutMs?: number;
+  readyTimeoutMs?: number
   /** Keep the processes running when this process exits (the CLI's `up`). Default false. */
-  detach?: boolean;
+  detach?: boolean
   /** Keep the run directory (logs) after stop(). Also env KEEP_CLUSTER=1. */
-  keepDir?: boolean;
+  keepDir?: boolean
   /** Progress messages, phase durations included (default: console.error). */
-  log?: (message: string) => void;
+  log?: (message: string) => void
 }
 
 export interface Cluster {
   /** Admin kubeconfig (system:masters, client certificate) on disk. */
-  kubeconfigPath: string;
-  kubeConfig: KubeConfig;
+  kubeconfigPath: string
+  kubeConfig: KubeConfig
   /** `https://<nodeIP>:6443` */
-  server: string;
-  nodeName: string;
-  nodeIP: string;
+  server: string
+  nodeName: string
+  nodeIP: string
   /** Name of the default StorageClass (`local`, WaitForFirstConsumer). */
-  storageClass: string;
+  storageClass: string
   /** Image references by role (operator, monerod, xmrig, node-base, pause), as imported. */
-  images: Record<string, string>;
-  runDir: string;
+  images: Record<string, string>
+  runDir: string
   /** Tears everything down (see the module comment). Idempotent. */
-  stop(): Promise<void>;
+  stop(): Promise<void>
 }
 
 /** Image manifest written by images.sh. */
-export type ImageManifest = Record<string, { ref: string; archive: string }>;
+export type ImageManifest = Record<string, { ref: string; archive: string }>
 
-const here = dirname(fileURLToPath(import.meta.url));
+const here = dirname(fileURLToPath(import.meta.url))
 
 function repoRoot(): string {
   for (let dir = here; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'e2e', 'cluster', 'build.sh'))) return dir;
-    if (dirname(dir) === dir) return resolve(here, '..', '..');
+    if (existsSync(join(dir, 'e2e', 'cluster', 'build.sh'))) return dir
+    if (dirname(dir) === dir) return resolve(here, '..', '..')
   }
 }
 
 function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.MONERO_OPERATOR_CACHE || join(repoRoot(), '.cache');
+  return env.MONERO_OPERATOR_CACHE || join(repoRoot(), '.cache')
 }
 
 export interface ClusterBinaries {
-  etcd: string;
-  kubeApiserver: string;
-  kubeControllerManager: string;
-  kubeScheduler: string;
-  kubelet: string;
-  kubeProxy: string;
-  coredns: string;
-  containerd: string;
-  ctr: string;
+  etcd: string
+  kubeApiserver: string
+  kubeControllerManager: string
+  kubeScheduler: string
+  kubelet: string
+  kubeProxy: string
+  coredns: string
+  containerd: string
+  ctr: string
 }
 
 /** Locates everything the cluster runs, or says what is missing and how to get it. */
 export function findClusterBinaries(
   env: NodeJS.ProcessEnv = process.env,
 ): { ok: true; binaries: ClusterBinaries; images: ImageManifest } | { ok: false; missing: string[]; hint: string } {
-  const missing: string[] = [];
-  const apiserver = findBinaries(env);
-  if (!apiserver.ok) missing.push(...apiserver.missing);
-  const cache = cacheDir(env);
-  const nodeDir = join(cache, `kubernetes-node-${pinnedKubernetesVersion()}`);
+  const missing: string[] = []
+  const apiserver = findBinaries(env)
+  if (!apiserver.ok) missing.push(...apiserver.missing)
+  const cache = cacheDir(env)
+  const nodeDir = join(cache, `kubernetes-node-${pinnedKubernetesVersion()}`)
   const exe = (path: string): string => {
     try {
-      if (statSync(path).mode & 0o111) return path;
+      if (statSync(path).mode & 0o111) return path
     } catch {
       // missing
     }
-    missing.push(path);
-    return path;
-  };
+    missing.push(path)
+    return path
+  }
   const binaries = {
     etcd: apiserver.ok ? apiserver.etcd : '',
     kubeApiserver: apiserver.ok ? apiserver.kubeApiserver : '',
@@ -148,24 +136,24 @@ export function findClusterBinaries(
     coredns: exe(join(cache, `coredns-${DEFAULTS.corednsVersion}`, 'coredns')),
     containerd: exe('/usr/bin/containerd'),
     ctr: exe('/usr/bin/ctr'),
-  };
-  for (const plugin of ['bridge', 'host-local', 'portmap', 'loopback']) exe(join('/usr/lib/cni', plugin));
-  for (const tool of ['/usr/sbin/iptables', '/usr/sbin/iptables-save', '/usr/sbin/conntrack', '/usr/bin/openssl']) {
-    if (!existsSync(tool)) missing.push(tool);
   }
-  let images: ImageManifest = {};
-  const manifest = join(cache, 'images', 'images.json');
+  for (const plugin of ['bridge', 'host-local', 'portmap', 'loopback']) exe(join('/usr/lib/cni', plugin))
+  for (const tool of ['/usr/sbin/iptables', '/usr/sbin/iptables-save', '/usr/sbin/conntrack', '/usr/bin/openssl']) {
+    if (!existsSync(tool)) missing.push(tool)
+  }
+  let images: ImageManifest = {}
+  const manifest = join(cache, 'images', 'images.json')
   try {
-    images = JSON.parse(readFileSync(manifest, 'utf8')) as ImageManifest;
+    images = JSON.parse(readFileSync(manifest, 'utf8')) as ImageManifest
     for (const [role, image] of Object.entries(images)) {
-      if (!existsSync(image.archive)) missing.push(`image ${role} (${image.archive})`);
+      if (!existsSync(image.archive)) missing.push(`image ${role} (${image.archive})`)
     }
   } catch {
-    missing.push(manifest);
+    missing.push(manifest)
   }
-  if (process.getuid?.() !== 0) missing.push('root (the cluster creates links, iptables rules and mounts)');
-  if (missing.length) return { ok: false, missing, hint: 'run `bash e2e/cluster/build.sh` (as root, after `bash .ci/setup`)' };
-  return { ok: true, binaries, images };
+  if (process.getuid?.() !== 0) missing.push('root (the cluster creates links, iptables rules and mounts)')
+  if (missing.length) return { ok: false, missing, hint: 'run `bash e2e/cluster/build.sh` (as root, after `bash .ci/setup`)' }
+  return { ok: true, binaries, images }
 }
 
 /**
@@ -176,163 +164,163 @@ export function clusterAvailable(
   t: { plan(n: number, comment?: string): void; fail(message: string): unknown },
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  const found = findClusterBinaries(env);
-  if (found.ok) return true;
-  const message = `cluster tier: missing ${found.missing.join('; ')}; ${found.hint}`;
-  if (isCI(env)) t.fail(`${message} (CI is set, so this is a failure, not a skip)`);
-  else t.plan(0, message);
-  return false;
+  const found = findClusterBinaries(env)
+  if (found.ok) return true
+  const message = `cluster tier: missing ${found.missing.join('; ')}; ${found.hint}`
+  if (isCI(env)) t.fail(`${message} (CI is set, so this is a failure, not a skip)`)
+  else t.plan(0, message)
+  return false
 }
 
 // --- small synchronous helpers ------------------------------------------------------------------
 
 const sleepSync = (ms: number): void => {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Runs a command; throws with its output when it fails (unless `allowFail`). */
 function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): string {
-  const res = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 60_000 });
+  const res = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 60_000 })
   if (res.status !== 0 && !opts.allowFail) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${res.status ?? res.signal}): ${res.stderr || res.stdout || res.error?.message}`);
+    throw new Error(`${cmd} ${args.join(' ')} failed (${res.status ?? res.signal}): ${res.stderr || res.stdout || res.error?.message}`)
   }
-  return res.stdout ?? '';
+  return res.stdout ?? ''
 }
 
 function readText(path: string): string | undefined {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8')
   } catch {
-    return undefined;
+    return undefined
   }
 }
 
 /** True when the pid runs (not a zombie) and its command line contains `marker`. */
 function alive(pid: number, marker?: string): boolean {
-  const stat = readText(`/proc/${pid}/stat`);
-  if (!stat) return false;
-  if (/^\d+ \(.*\) Z/s.test(stat)) return false;
-  if (marker === undefined) return true;
-  return (readText(`/proc/${pid}/cmdline`) ?? '').includes(marker);
+  const stat = readText(`/proc/${pid}/stat`)
+  if (!stat) return false
+  if (/^\d+ \(.*\) Z/s.test(stat)) return false
+  if (marker === undefined) return true
+  return (readText(`/proc/${pid}/cmdline`) ?? '').includes(marker)
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; waits until they are gone. */
 function killAll(pids: number[], graceMs: number, marker?: string): void {
-  const targets = pids.filter((pid) => alive(pid, marker));
+  const targets = pids.filter((pid) => alive(pid, marker))
   for (const pid of targets) {
     try {
-      process.kill(pid, 'SIGTERM');
+      process.kill(pid, 'SIGTERM')
     } catch {
       // gone
     }
   }
-  const deadline = Date.now() + graceMs;
-  while (targets.some((pid) => alive(pid)) && Date.now() < deadline) sleepSync(50);
+  const deadline = Date.now() + graceMs
+  while (targets.some((pid) => alive(pid)) && Date.now() < deadline) sleepSync(50)
   for (const pid of targets.filter((p) => alive(p))) {
     try {
-      process.kill(pid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL')
     } catch {
       // gone
     }
   }
-  const hard = Date.now() + 5_000;
-  while (targets.some((pid) => alive(pid)) && Date.now() < hard) sleepSync(50);
+  const hard = Date.now() + 5_000
+  while (targets.some((pid) => alive(pid)) && Date.now() < hard) sleepSync(50)
 }
 
 function tail(path: string, lines = 30): string {
-  return (readText(path) ?? '(no log)').trimEnd().split('\n').slice(-lines).join('\n');
+  return (readText(path) ?? '(no log)').trimEnd().split('\n').slice(-lines).join('\n')
 }
 
 // --- state of a run (survives the process that started it) ---------------------------------------
 
 interface RunState {
-  owner: number;
-  detached: boolean;
-  runDir: string;
-  etcdDir: string;
+  owner: number
+  detached: boolean
+  runDir: string
+  etcdDir: string
   /** name -> pid; each process has the run directory (or etcd dir) in its command line. */
-  pids: Record<string, number>;
+  pids: Record<string, number>
   /** sysctls we changed: path -> previous value. */
-  sysctls: Record<string, string>;
+  sysctls: Record<string, string>
   /** network namespaces that existed before containerd started (never touched). */
-  netnsBefore: string[];
-  kubeProxy?: string;
-  proxyConfig?: string;
+  netnsBefore: string[]
+  kubeProxy?: string
+  proxyConfig?: string
 }
 
-const statePath = (runDir: string) => join(runDir, 'state.json');
+const statePath = (runDir: string) => join(runDir, 'state.json')
 
 function saveState(state: RunState): void {
-  writeFileSync(statePath(state.runDir), JSON.stringify(state, null, 2));
+  writeFileSync(statePath(state.runDir), JSON.stringify(state, null, 2))
 }
 
 // --- teardown -----------------------------------------------------------------------------------
 
 function cgroupRoots(): string[] {
-  const base = '/sys/fs/cgroup';
-  if (existsSync(join(base, 'cgroup.controllers'))) return [base]; // v2
+  const base = '/sys/fs/cgroup'
+  if (existsSync(join(base, 'cgroup.controllers'))) return [base] // v2
   try {
     return readdirSync(base)
       .map((name) => join(base, name))
       .filter((p) => {
         try {
-          return statSync(p).isDirectory();
+          return statSync(p).isDirectory()
         } catch {
-          return false;
+          return false
         }
-      });
+      })
   } catch {
-    return [];
+    return []
   }
 }
 
 /** Every cgroup directory below `dir`, deepest first. */
 function cgroupTree(dir: string): string[] {
-  const out: string[] = [];
-  let entries: string[] = [];
+  const out: string[] = []
+  let entries: string[] = []
   try {
     entries = readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
-      .map((e) => e.name);
+      .map((e) => e.name)
   } catch {
-    return out;
+    return out
   }
-  for (const name of entries) out.push(...cgroupTree(join(dir, name)));
-  out.push(dir);
-  return out;
+  for (const name of entries) out.push(...cgroupTree(join(dir, name)))
+  out.push(dir)
+  return out
 }
 
 /** Kills every process in the kubelet's pod cgroups (containers and sandboxes), then removes the cgroups. */
 function killPodCgroups(): void {
   const trees = cgroupRoots()
     .map((root) => join(root, 'kubepods'))
-    .filter((p) => existsSync(p));
+    .filter((p) => existsSync(p))
   for (let round = 0; round < 40; round++) {
-    const pids = new Set<number>();
+    const pids = new Set<number>()
     for (const tree of trees) {
       for (const dir of cgroupTree(tree)) {
         for (const line of (readText(join(dir, 'cgroup.procs')) ?? '').split('\n')) {
-          const pid = Number(line);
-          if (pid > 0) pids.add(pid);
+          const pid = Number(line)
+          if (pid > 0) pids.add(pid)
         }
       }
     }
-    const live = [...pids].filter((pid) => alive(pid));
-    if (!live.length) break;
+    const live = [...pids].filter((pid) => alive(pid))
+    if (!live.length) break
     for (const pid of live) {
       try {
-        process.kill(pid, 'SIGKILL');
+        process.kill(pid, 'SIGKILL')
       } catch {
         // gone
       }
     }
-    sleepSync(100);
+    sleepSync(100)
   }
   for (const tree of trees) {
     for (const dir of cgroupTree(tree)) {
       try {
-        rmdirSync(dir);
+        rmdirSync(dir)
       } catch {
         // busy or gone; reported by the leftovers check
       }
@@ -342,14 +330,14 @@ function killPodCgroups(): void {
 
 /** containerd-shim processes serving the containerd whose socket is `socket`. */
 function shimPids(socket: string): number[] {
-  const pids: number[] = [];
+  const pids: number[] = []
   for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!pid) continue;
-    const cmdline = readText(`/proc/${pid}/cmdline`) ?? '';
-    if (cmdline.includes('containerd-shim') && cmdline.includes(socket)) pids.push(pid);
+    const pid = Number(name)
+    if (!pid) continue
+    const cmdline = readText(`/proc/${pid}/cmdline`) ?? ''
+    if (cmdline.includes('containerd-shim') && cmdline.includes(socket)) pids.push(pid)
   }
-  return pids;
+  return pids
 }
 
 function mountPoints(): string[] {
@@ -357,49 +345,49 @@ function mountPoints(): string[] {
     .split('\n')
     .map((line) => line.split(' ')[4])
     .filter((p): p is string => !!p)
-    .map((p) => p.replace(/\\040/g, ' '));
+    .map((p) => p.replace(/\\040/g, ' '))
 }
 
 function unmountUnder(prefixes: string[]): void {
   for (let round = 0; round < 5; round++) {
     const points = mountPoints()
       .filter((p) => prefixes.some((prefix) => p === prefix || p.startsWith(`${prefix}/`)))
-      .reverse();
-    if (!points.length) return;
-    for (const point of points) sh('umount', ['-l', point], { allowFail: true });
+      .reverse()
+    if (!points.length) return
+    for (const point of points) sh('umount', ['-l', point], { allowFail: true })
   }
 }
 
 function netnsNames(): string[] {
   try {
-    return readdirSync('/run/netns');
+    return readdirSync('/run/netns')
   } catch {
-    return [];
+    return []
   }
 }
 
-const IPTABLES_TABLES = ['filter', 'nat', 'mangle', 'raw'];
+const IPTABLES_TABLES = ['filter', 'nat', 'mangle', 'raw']
 
 /** Removes chains named KUBE-* or CNI-* (and the rules jumping to them) from iptables and ip6tables. */
 function removeIptablesChains(): void {
   for (const tool of ['iptables', 'ip6tables']) {
     for (const table of IPTABLES_TABLES) {
-      const rules = sh(tool, ['-w', '-t', table, '-S'], { allowFail: true });
-      const ours = (name: string) => /^(KUBE-|CNI-)/.test(name);
+      const rules = sh(tool, ['-w', '-t', table, '-S'], { allowFail: true })
+      const ours = (name: string) => /^(KUBE-|CNI-)/.test(name)
       const chains = rules
         .split('\n')
         .filter((l) => l.startsWith('-N '))
         .map((l) => l.slice(3).trim())
-        .filter(ours);
+        .filter(ours)
       // Rules in other chains that jump to ours.
       for (const line of rules.split('\n')) {
-        const m = /^-A (\S+) .*-j (\S+)/.exec(line);
+        const m = /^-A (\S+) .*-j (\S+)/.exec(line)
         if (m && m[1] && m[2] && !ours(m[1]) && ours(m[2])) {
-          sh('sh', ['-c', `${tool} -w -t ${table} ${line.replace(/^-A /, '-D ')}`], { allowFail: true });
+          sh('sh', ['-c', `${tool} -w -t ${table} ${line.replace(/^-A /, '-D ')}`], { allowFail: true })
         }
       }
-      for (const chain of chains) sh(tool, ['-w', '-t', table, '-F', chain], { allowFail: true });
-      for (const chain of chains) sh(tool, ['-w', '-t', table, '-X', chain], { allowFail: true });
+      for (const chain of chains) sh(tool, ['-w', '-t', table, '-F', chain], { allowFail: true })
+      for (const chain of chains) sh(tool, ['-w', '-t', table, '-X', chain], { allowFail: true })
     }
   }
 }
@@ -409,154 +397,169 @@ function removeIptablesChains(): void {
  * signal handlers). Safe to call on a half-started or already removed cluster.
  */
 export function teardownSync(runDir: string = DEFAULTS.runDir, opts: { keepDir?: boolean; log?: (m: string) => void } = {}): void {
-  const log = opts.log ?? (() => {});
-  const started = Date.now();
-  let stepStart = started;
+  const log = opts.log ?? (() => {})
+  const started = Date.now()
+  let stepStart = started
   const step = (name: string) => {
-    const now = Date.now();
-    if (now - stepStart > 500) log(`cluster: teardown: ${name} ${((now - stepStart) / 1000).toFixed(1)} s`);
-    stepStart = now;
-  };
-  let state: RunState | undefined;
-  try {
-    state = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as RunState;
-  } catch {
-    state = undefined;
+    const now = Date.now()
+    if (now - stepStart > 500) log(`cluster: teardown: ${name} ${((now - stepStart) / 1000).toFixed(1)} s`)
+    stepStart = now
   }
-  const pids = state?.pids ?? {};
-  const pid = (name: string) => (pids[name] ? [pids[name]] : []);
-  const marker = (name: string) => (name === 'etcd' ? (state?.etcdDir ?? DEFAULTS.etcdDir) : runDir);
+  let state: RunState | undefined
+  try {
+    state = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as RunState
+  } catch {
+    state = undefined
+  }
+  const pids = state?.pids ?? {}
+  const pid = (name: string) => (pids[name] ? [pids[name]] : [])
+  const marker = (name: string) => (name === 'etcd' ? (state?.etcdDir ?? DEFAULTS.etcdDir) : runDir)
   const stop = (names: string[], graceMs: number) => {
-    for (const name of names) killAll(pid(name), graceMs, marker(name));
-  };
+    for (const name of names) killAll(pid(name), graceMs, marker(name))
+  }
   // 1. Nothing may recreate or restart pods: control loops and the node agents first.
-  stop(['kube-scheduler', 'kube-controller-manager', 'coredns'], 5_000);
-  stop(['kubelet'], 10_000);
-  step('control loops and kubelet stopped');
+  stop(['kube-scheduler', 'kube-controller-manager', 'coredns'], 5_000)
+  stop(['kubelet'], 10_000)
+  step('control loops and kubelet stopped')
   // 2. Containers (all in the kubelet's cgroups), then containerd's shims and containerd.
-  killPodCgroups();
-  const socket = join(runDir, 'containerd', 'containerd.sock');
+  killPodCgroups()
+  const socket = join(runDir, 'containerd', 'containerd.sock')
   // containerd's root is a cache kept between runs: it must not remember this run's containers.
   if (state && pids.containerd && alive(pids.containerd, runDir)) {
-    const ctr = (args: string[]) => sh('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { allowFail: true, timeoutMs: 30_000 });
-    for (const id of ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean)) ctr(['tasks', 'rm', '-f', id]);
-    const containers = ctr(['containers', 'ls', '-q']).split('\n').filter(Boolean);
-    if (containers.length) ctr(['containers', 'rm', ...containers]);
+    const ctr = (args: string[]) => sh('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { allowFail: true, timeoutMs: 30_000 })
+    for (const id of ctr(['tasks', 'ls', '-q']).split('\n').filter(Boolean)) ctr(['tasks', 'rm', '-f', id])
+    const containers = ctr(['containers', 'ls', '-q']).split('\n').filter(Boolean)
+    if (containers.length) ctr(['containers', 'rm', ...containers])
   }
-  killAll(shimPids(socket), 2_000);
-  stop(['containerd'], 10_000);
-  killAll(shimPids(socket), 2_000);
-  step('containers, shims, containerd stopped');
+  killAll(shimPids(socket), 2_000)
+  stop(['containerd'], 10_000)
+  killAll(shimPids(socket), 2_000)
+  step('containers, shims, containerd stopped')
   // 3. kube-proxy's rules, then whatever KUBE-*/CNI-* chains remain (the kubelet's, portmap's).
-  stop(['kube-proxy'], 5_000);
+  stop(['kube-proxy'], 5_000)
   if (state?.kubeProxy && existsSync(state.kubeProxy)) {
     sh(state.kubeProxy, ['--cleanup', ...(state.proxyConfig && existsSync(state.proxyConfig) ? [`--config=${state.proxyConfig}`] : [])], {
       allowFail: true,
       timeoutMs: 30_000,
-    });
+    })
   }
-  removeIptablesChains();
-  step('iptables cleaned');
-  stop(['kube-apiserver'], 10_000);
-  stop(['etcd'], 10_000);
-  step('apiserver, etcd stopped');
+  removeIptablesChains()
+  step('iptables cleaned')
+  stop(['kube-apiserver'], 10_000)
+  stop(['etcd'], 10_000)
+  step('apiserver, etcd stopped')
   // 4. Mounts: the kubelet's volumes and containerd's rootfs/shm under the run directory, and the
   //    sandboxes' network namespaces (only those that did not exist before this run).
-  unmountUnder([runDir]);
-  const before = new Set(state?.netnsBefore ?? []);
+  unmountUnder([runDir])
+  const before = new Set(state?.netnsBefore ?? [])
   for (const name of netnsNames()) {
-    if (!name.startsWith('cni-') || before.has(name)) continue;
-    sh('umount', ['-l', join('/run/netns', name)], { allowFail: true });
+    if (!name.startsWith('cni-') || before.has(name)) continue
+    sh('umount', ['-l', join('/run/netns', name)], { allowFail: true })
     try {
-      unlinkSync(join('/run/netns', name));
+      unlinkSync(join('/run/netns', name))
     } catch {
       // gone
     }
   }
-  step('mounts and network namespaces removed');
+  step('mounts and network namespaces removed')
   // 5. Links, CNI state, sysctls.
   for (const link of [DEFAULTS.bridge, DEFAULTS.link]) {
-    if (existsSync(`/sys/class/net/${link}`)) sh('ip', ['link', 'del', link], { allowFail: true });
+    if (existsSync(`/sys/class/net/${link}`)) sh('ip', ['link', 'del', link], { allowFail: true })
   }
   try {
     for (const name of readdirSync('/var/lib/cni/results')) {
-      if (name.startsWith(`${DEFAULTS.cniNetwork}-`)) rmSync(join('/var/lib/cni/results', name), { force: true });
+      if (name.startsWith(`${DEFAULTS.cniNetwork}-`)) rmSync(join('/var/lib/cni/results', name), { force: true })
     }
   } catch {
     // no cache
   }
   for (const [path, value] of Object.entries(state?.sysctls ?? {})) {
     try {
-      writeFileSync(path, value);
+      writeFileSync(path, value)
     } catch {
       // best effort
     }
   }
-  step('links, CNI cache, sysctls');
-  rmSync(state?.etcdDir ?? DEFAULTS.etcdDir, { recursive: true, force: true });
+  step('links, CNI cache, sysctls')
+  rmSync(state?.etcdDir ?? DEFAULTS.etcdDir, { recursive: true, force: true })
   if (opts.keepDir || process.env.KEEP_CLUSTER === '1') {
-    rmSync(statePath(runDir), { force: true });
+    rmSync(statePath(runDir), { force: true })
   } else {
-    rmSync(runDir, { recursive: true, force: true });
+    rmSync(runDir, { recursive: true, force: true })
   }
-  step('run directory removed');
-  log(`cluster: teardown ${Date.now() - started} ms`);
+  step('run directory removed')
+  log(`cluster: teardown ${Date.now() - started} ms`)
 }
 
 /** What a torn-down cluster must not leave behind; empty when clean. */
 export function leftovers(runDir: string = DEFAULTS.runDir): string[] {
-  const found: string[] = [];
+  const found: string[] = []
   for (const link of [DEFAULTS.bridge, DEFAULTS.link]) {
-    if (existsSync(`/sys/class/net/${link}`)) found.push(`link ${link}`);
+    if (existsSync(`/sys/class/net/${link}`)) found.push(`link ${link}`)
   }
   for (const name of readdirSync('/sys/class/net')) {
-    if (readText(`/sys/class/net/${name}/master/uevent`)?.includes(`INTERFACE=${DEFAULTS.bridge}`)) found.push(`link ${name} on ${DEFAULTS.bridge}`);
+    if (readText(`/sys/class/net/${name}/master/uevent`)?.includes(`INTERFACE=${DEFAULTS.bridge}`)) found.push(`link ${name} on ${DEFAULTS.bridge}`)
   }
   for (const tool of ['iptables-save', 'ip6tables-save']) {
     for (const line of sh(tool, [], { allowFail: true }).split('\n')) {
-      if (/KUBE-|CNI-/.test(line)) found.push(`${tool}: ${line}`);
+      if (/KUBE-|CNI-/.test(line)) found.push(`${tool}: ${line}`)
     }
   }
   for (const point of mountPoints()) {
-    if (point.startsWith(runDir) || point.startsWith('/run/netns/cni-') || point.includes('/kubelet/')) found.push(`mount ${point}`);
+    if (point.startsWith(runDir) || point.startsWith('/run/netns/cni-') || point.includes('/kubelet/')) found.push(`mount ${point}`)
   }
-  if (existsSync(runDir)) found.push(`directory ${runDir}`);
-  for (const root of cgroupRoots()) if (existsSync(join(root, 'kubepods'))) found.push(`cgroup ${join(root, 'kubepods')}`);
+  if (existsSync(runDir)) found.push(`directory ${runDir}`)
+  for (const root of cgroupRoots()) if (existsSync(join(root, 'kubepods'))) found.push(`cgroup ${join(root, 'kubepods')}`)
   for (const name of readdirSync('/proc')) {
-    const pid = Number(name);
-    if (!pid) continue;
-    const cmdline = readText(`/proc/${pid}/cmdline`) ?? '';
-    if (cmdline.includes(runDir) || cmdline.includes(DEFAULTS.etcdDir)) found.push(`process ${pid}: ${cmdline.replace(/\0/g, ' ').slice(0, 120)}`);
+    const pid = Number(name)
+    if (!pid) continue
+    const cmdline = readText(`/proc/${pid}/cmdline`) ?? ''
+    if (cmdline.includes(runDir) || cmdline.includes(DEFAULTS.etcdDir)) found.push(`process ${pid}: ${cmdline.replace(/\0/g, ' ').slice(0, 120)}`)
   }
-  return found;
+  return found
 }
 
 // --- PKI (openssl) ------------------------------------------------------------------------------
 
 interface Pki {
-  dir: string;
-  ca: string;
-  caKey: string;
+  dir: string
+  ca: string
+  caKey: string
 }
 
 function newCa(dir: string): Pki {
-  mkdirSync(dir, { recursive: true });
-  const ca = join(dir, 'ca.crt');
-  const caKey = join(dir, 'ca.key');
-  sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', caKey]);
-  sh('openssl', ['req', '-x509', '-new', '-key', caKey, '-subj', '/CN=monero-operator-e2e-ca', '-days', '2', '-out', ca,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature']);
-  return { dir, ca, caKey };
+  mkdirSync(dir, { recursive: true })
+  const ca = join(dir, 'ca.crt')
+  const caKey = join(dir, 'ca.key')
+  sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', caKey])
+  sh('openssl', [
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    caKey,
+    '-subj',
+    '/CN=monero-operator-e2e-ca',
+    '-days',
+    '2',
+    '-out',
+    ca,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+  ])
+  return { dir, ca, caKey }
 }
 
 /** A key and certificate signed by the CA; `sans` makes it a serving certificate. */
 function issue(pki: Pki, name: string, subject: string, sans?: string[]): { cert: string; key: string } {
-  const key = join(pki.dir, `${name}.key`);
-  const csr = join(pki.dir, `${name}.csr`);
-  const cert = join(pki.dir, `${name}.crt`);
-  const ext = join(pki.dir, `${name}.ext`);
-  sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
-  sh('openssl', ['req', '-new', '-key', key, '-subj', subject, '-out', csr]);
+  const key = join(pki.dir, `${name}.key`)
+  const csr = join(pki.dir, `${name}.csr`)
+  const cert = join(pki.dir, `${name}.crt`)
+  const ext = join(pki.dir, `${name}.ext`)
+  sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key])
+  sh('openssl', ['req', '-new', '-key', key, '-subj', subject, '-out', csr])
   writeFileSync(
     ext,
     [
@@ -565,15 +568,15 @@ function issue(pki: Pki, name: string, subject: string, sans?: string[]): { cert
       `extendedKeyUsage=${sans ? 'serverAuth,clientAuth' : 'clientAuth'}`,
       ...(sans ? [`subjectAltName=${sans.join(',')}`] : []),
     ].join('\n'),
-  );
-  sh('openssl', ['x509', '-req', '-in', csr, '-CA', pki.ca, '-CAkey', pki.caKey, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert]);
-  rmSync(csr);
-  rmSync(ext);
-  return { cert, key };
+  )
+  sh('openssl', ['x509', '-req', '-in', csr, '-CA', pki.ca, '-CAkey', pki.caKey, '-CAcreateserial', '-days', '2', '-extfile', ext, '-out', cert])
+  rmSync(csr)
+  rmSync(ext)
+  return { cert, key }
 }
 
 function kubeconfig(path: string, server: string, ca: string, client: { cert: string; key: string }, user: string): string {
-  const b64 = (p: string) => readFileSync(p).toString('base64');
+  const b64 = (p: string) => readFileSync(p).toString('base64')
   writeFileSync(
     path,
     JSON.stringify(
@@ -589,29 +592,29 @@ function kubeconfig(path: string, server: string, ca: string, client: { cert: st
       2,
     ),
     { mode: 0o600 },
-  );
-  return path;
+  )
+  return path
 }
 
 // --- start-up -----------------------------------------------------------------------------------
 
-let exitHooks: { runDir: string; keepDir: boolean } | undefined;
+let exitHooks: { runDir: string; keepDir: boolean } | undefined
 
 function installExitHooks(runDir: string, keepDir: boolean): void {
-  if (exitHooks) return;
-  exitHooks = { runDir, keepDir };
+  if (exitHooks) return
+  exitHooks = { runDir, keepDir }
   process.on('exit', () => {
-    if (exitHooks) teardownSync(exitHooks.runDir, { keepDir: exitHooks.keepDir });
-  });
+    if (exitHooks) teardownSync(exitHooks.runDir, { keepDir: exitHooks.keepDir })
+  })
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       if (exitHooks) {
-        process.stderr.write(`cluster: ${signal}, tearing down\n`);
-        teardownSync(exitHooks.runDir, { keepDir: exitHooks.keepDir, log: (m) => process.stderr.write(`${m}\n`) });
-        exitHooks = undefined;
+        process.stderr.write(`cluster: ${signal}, tearing down\n`)
+        teardownSync(exitHooks.runDir, { keepDir: exitHooks.keepDir, log: (m) => process.stderr.write(`${m}\n`) })
+        exitHooks = undefined
       }
-      process.kill(process.pid, signal);
-    });
+      process.kill(process.pid, signal)
+    })
   }
 }
 
@@ -621,40 +624,40 @@ function installExitHooks(runDir: string, keepDir: boolean): void {
  * down and the error carries the tails of the relevant logs.
  */
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
-  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  const found = findClusterBinaries();
-  if (!found.ok) throw new Error(`cannot start the cluster: missing ${found.missing.join('; ')}; ${found.hint}`);
-  const { binaries } = found;
-  const runDir = DEFAULTS.runDir;
-  const keepDir = opts.keepDir ?? process.env.KEEP_CLUSTER === '1';
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
+  const found = findClusterBinaries()
+  if (!found.ok) throw new Error(`cannot start the cluster: missing ${found.missing.join('; ')}; ${found.hint}`)
+  const { binaries } = found
+  const runDir = DEFAULTS.runDir
+  const keepDir = opts.keepDir ?? process.env.KEEP_CLUSTER === '1'
 
   // A cluster left by a process that died without its exit hooks: tear it down first.
-  const previous = readText(statePath(runDir));
+  const previous = readText(statePath(runDir))
   if (previous) {
-    const prev = JSON.parse(previous) as RunState;
+    const prev = JSON.parse(previous) as RunState
     // One cluster per machine, and never someone else's: a cluster whose starting process
     // still runs, or one that `main.js up` left running, is refused, not torn down.
     if (prev.owner !== process.pid && alive(prev.owner)) {
-      throw new Error(`a cluster owned by pid ${prev.owner} is running or starting (${runDir}); stop it first`);
+      throw new Error(`a cluster owned by pid ${prev.owner} is running or starting (${runDir}); stop it first`)
     }
-    const apiserverPid = prev.pids['kube-apiserver'];
+    const apiserverPid = prev.pids['kube-apiserver']
     if (prev.detached && apiserverPid && alive(apiserverPid, runDir)) {
-      throw new Error(`a cluster started by \`main.js up\` is running (${runDir}): use attachCluster(), or \`node dist/e2e/cluster/main.js down\` first`);
+      throw new Error(`a cluster started by \`main.js up\` is running (${runDir}): use attachCluster(), or \`node dist/e2e/cluster/main.js down\` first`)
     }
-    log(`cluster: tearing down a previous cluster in ${runDir}`);
-    teardownSync(runDir, { log });
+    log(`cluster: tearing down a previous cluster in ${runDir}`)
+    teardownSync(runDir, { log })
   } else if (existsSync(`/sys/class/net/${DEFAULTS.link}`) || existsSync(runDir)) {
-    log(`cluster: removing leftovers of a previous cluster`);
-    teardownSync(runDir, { log });
+    log(`cluster: removing leftovers of a previous cluster`)
+    teardownSync(runDir, { log })
   }
 
-  const t0 = Date.now();
-  let phaseStart = t0;
+  const t0 = Date.now()
+  let phaseStart = t0
   const phase = (name: string) => {
-    const now = Date.now();
-    log(`cluster: ${name} ${((now - phaseStart) / 1000).toFixed(1)} s`);
-    phaseStart = now;
-  };
+    const now = Date.now()
+    log(`cluster: ${name} ${((now - phaseStart) / 1000).toFixed(1)} s`)
+    phaseStart = now
+  }
 
   const dirs = {
     logs: join(runDir, 'logs'),
@@ -665,9 +668,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     cniIpam: join(runDir, 'cni', 'ipam'),
     kubelet: join(runDir, 'kubelet'),
     volumes: join(runDir, 'volumes'),
-  };
-  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
-  mkdirSync(DEFAULTS.etcdDir, { recursive: true });
+  }
+  for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true })
+  mkdirSync(DEFAULTS.etcdDir, { recursive: true })
 
   const state: RunState = {
     owner: process.pid,
@@ -679,74 +682,74 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     netnsBefore: netnsNames(),
     kubeProxy: binaries.kubeProxy,
     proxyConfig: join(dirs.etc, 'kube-proxy.yaml'),
-  };
-  saveState(state);
-  if (!opts.detach) installExitHooks(runDir, keepDir);
-  else exitHooks = undefined;
+  }
+  saveState(state)
+  if (!opts.detach) installExitHooks(runDir, keepDir)
+  else exitHooks = undefined
 
-  const children = new Map<string, { pid: number; log: string; exited?: string }>();
+  const children = new Map<string, { pid: number; log: string; exited?: string }>()
   const startProcess = (name: string, bin: string, args: string[]): void => {
-    const logPath = join(dirs.logs, `${name}.log`);
-    const fd = openSync(logPath, 'a');
-    const child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached: true, cwd: runDir });
-    closeSync(fd);
-    if (!child.pid) throw new Error(`${name}: could not start ${bin}`);
-    const entry: { pid: number; log: string; exited?: string } = { pid: child.pid, log: logPath };
-    child.on('exit', (code, signal) => (entry.exited = `code ${code}, signal ${signal}`));
-    child.on('error', (err) => (entry.exited = err.message));
-    if (opts.detach) child.unref();
-    children.set(name, entry);
-    state.pids[name] = child.pid;
-    saveState(state);
-  };
+    const logPath = join(dirs.logs, `${name}.log`)
+    const fd = openSync(logPath, 'a')
+    const child = spawn(bin, args, { stdio: ['ignore', fd, fd], detached: true, cwd: runDir })
+    closeSync(fd)
+    if (!child.pid) throw new Error(`${name}: could not start ${bin}`)
+    const entry: { pid: number; log: string; exited?: string } = { pid: child.pid, log: logPath }
+    child.on('exit', (code, signal) => (entry.exited = `code ${code}, signal ${signal}`))
+    child.on('error', (err) => (entry.exited = err.message))
+    if (opts.detach) child.unref()
+    children.set(name, entry)
+    state.pids[name] = child.pid
+    saveState(state)
+  }
   const failWith = (reason: string, names: string[]): never => {
-    const logs = names.map((n) => `--- ${n}.log (tail) ---\n${tail(join(dirs.logs, `${n}.log`))}`).join('\n');
-    throw new Error(`cluster did not start: ${reason}\n${logs}`);
-  };
+    const logs = names.map((n) => `--- ${n}.log (tail) ---\n${tail(join(dirs.logs, `${n}.log`))}`).join('\n')
+    throw new Error(`cluster did not start: ${reason}\n${logs}`)
+  }
   const checkAlive = () => {
-    for (const [name, child] of children) if (child.exited) failWith(`${name} exited (${child.exited})`, [name]);
-  };
-  const deadline = t0 + (opts.readyTimeoutMs ?? 180_000);
+    for (const [name, child] of children) if (child.exited) failWith(`${name} exited (${child.exited})`, [name])
+  }
+  const deadline = t0 + (opts.readyTimeoutMs ?? 180_000)
   const waitFor = async <T>(what: string, names: string[], fn: () => Promise<T | undefined>): Promise<T> => {
-    let last = '';
+    let last = ''
     for (;;) {
-      checkAlive();
+      checkAlive()
       try {
-        const value = await fn();
-        if (value !== undefined) return value;
+        const value = await fn()
+        if (value !== undefined) return value
       } catch (err) {
-        last = (err as Error).message;
+        last = (err as Error).message
       }
-      if (Date.now() > deadline) failWith(`timed out waiting for ${what}${last ? ` (${last})` : ''}`, names);
-      await sleep(250);
+      if (Date.now() > deadline) failWith(`timed out waiting for ${what}${last ? ` (${last})` : ''}`, names)
+      await sleep(250)
     }
-  };
+  }
 
   try {
     // --- network: the node's address on a dummy link; forwarding for pod traffic ---
     // A dummy link; kernels built without the dummy driver (like this machine's) get a bridge
     // with no ports instead, which holds a local address just the same.
     if (!sh('ip', ['link', 'add', DEFAULTS.link, 'type', 'dummy'], { allowFail: true }) && !existsSync(`/sys/class/net/${DEFAULTS.link}`)) {
-      sh('ip', ['link', 'add', DEFAULTS.link, 'type', 'bridge']);
+      sh('ip', ['link', 'add', DEFAULTS.link, 'type', 'bridge'])
     }
-    sh('ip', ['addr', 'add', `${DEFAULTS.nodeIP}/32`, 'dev', DEFAULTS.link]);
-    sh('ip', ['link', 'set', DEFAULTS.link, 'up']);
+    sh('ip', ['addr', 'add', `${DEFAULTS.nodeIP}/32`, 'dev', DEFAULTS.link])
+    sh('ip', ['link', 'set', DEFAULTS.link, 'up'])
     for (const [path, value] of [
       ['/proc/sys/net/ipv4/ip_forward', '1'],
       ['/proc/sys/net/bridge/bridge-nf-call-iptables', '1'],
     ] as const) {
-      const old = readText(path)?.trim();
+      const old = readText(path)?.trim()
       if (old !== undefined && old !== value) {
-        state.sysctls[path] = old;
-        saveState(state);
-        writeFileSync(path, value);
+        state.sysctls[path] = old
+        saveState(state)
+        writeFileSync(path, value)
       }
     }
-    phase('network');
+    phase('network')
 
     // --- certificates, keys, kubeconfigs ---
-    const pki = newCa(dirs.pki);
-    const server = `https://${DEFAULTS.nodeIP}:${DEFAULTS.apiPort}`;
+    const pki = newCa(dirs.pki)
+    const server = `https://${DEFAULTS.nodeIP}:${DEFAULTS.apiPort}`
     const apiserverCert = issue(pki, 'apiserver', '/CN=kube-apiserver', [
       `IP:${DEFAULTS.nodeIP}`,
       `IP:${DEFAULTS.apiServiceIP}`,
@@ -756,25 +759,25 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       'DNS:kubernetes.default.svc',
       `DNS:kubernetes.default.svc.${DEFAULTS.clusterDomain}`,
       'DNS:localhost',
-    ]);
+    ])
     const kc = (name: string, subject: string, user: string) =>
-      kubeconfig(join(dirs.etc, `${name}.kubeconfig`), server, pki.ca, issue(pki, name, subject), user);
-    const adminKubeconfig = kc('admin', '/O=system:masters/CN=e2e-admin', 'e2e-admin');
-    const kubeletClient = issue(pki, 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client');
-    const cmKubeconfig = kc('kube-controller-manager', '/CN=system:kube-controller-manager', 'system:kube-controller-manager');
-    const schedKubeconfig = kc('kube-scheduler', '/CN=system:kube-scheduler', 'system:kube-scheduler');
-    const kubeletKubeconfig = kc('kubelet', `/O=system:nodes/CN=system:node:${DEFAULTS.nodeName}`, `system:node:${DEFAULTS.nodeName}`);
-    const proxyKubeconfig = kc('kube-proxy', '/CN=system:kube-proxy', 'system:kube-proxy');
-    const corednsKubeconfig = kc('coredns', '/CN=system:coredns', 'system:coredns');
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const saKey = join(dirs.pki, 'sa.key');
-    const saPub = join(dirs.pki, 'sa.pub');
-    writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }));
-    phase('certificates');
+      kubeconfig(join(dirs.etc, `${name}.kubeconfig`), server, pki.ca, issue(pki, name, subject), user)
+    const adminKubeconfig = kc('admin', '/O=system:masters/CN=e2e-admin', 'e2e-admin')
+    const kubeletClient = issue(pki, 'apiserver-kubelet-client', '/O=system:masters/CN=kube-apiserver-kubelet-client')
+    const cmKubeconfig = kc('kube-controller-manager', '/CN=system:kube-controller-manager', 'system:kube-controller-manager')
+    const schedKubeconfig = kc('kube-scheduler', '/CN=system:kube-scheduler', 'system:kube-scheduler')
+    const kubeletKubeconfig = kc('kubelet', `/O=system:nodes/CN=system:node:${DEFAULTS.nodeName}`, `system:node:${DEFAULTS.nodeName}`)
+    const proxyKubeconfig = kc('kube-proxy', '/CN=system:kube-proxy', 'system:kube-proxy')
+    const corednsKubeconfig = kc('coredns', '/CN=system:coredns', 'system:coredns')
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    const saKey = join(dirs.pki, 'sa.key')
+    const saPub = join(dirs.pki, 'sa.pub')
+    writeFileSync(saKey, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+    writeFileSync(saPub, publicKey.export({ type: 'spki', format: 'pem' }))
+    phase('certificates')
 
     // --- containerd (with CNI configuration), etcd ---
-    const socket = join(dirs.containerd, 'containerd.sock');
+    const socket = join(dirs.containerd, 'containerd.sock')
     writeFileSync(
       join(dirs.cniConf, '10-monero-operator-e2e.conflist'),
       JSON.stringify(
@@ -801,18 +804,18 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
         null,
         2,
       ),
-    );
-    const images = found.images;
+    )
+    const images = found.images
     // containerd's root (images, snapshots) stays in the cache between runs, so a warm start
     // imports nothing and teardown removes little; CLUSTER_CONTAINERD_ROOT=run puts it in the
     // run directory instead (imported and removed every run).
-    const containerdRoot = process.env.CLUSTER_CONTAINERD_ROOT === 'run' ? join(dirs.containerd, 'root') : join(cacheDir(), 'containerd');
-    mkdirSync(containerdRoot, { recursive: true });
+    const containerdRoot = process.env.CLUSTER_CONTAINERD_ROOT === 'run' ? join(dirs.containerd, 'root') : join(cacheDir(), 'containerd')
+    mkdirSync(containerdRoot, { recursive: true })
     // The Node base is only a build stage of our image; pods never run it.
-    const wanted = opts.images ?? Object.keys(images).filter((role) => role !== 'node-base');
-    const pauseRef = images.pause?.ref;
-    if (!pauseRef) throw new Error('images.json has no pause image; run e2e/cluster/images.sh');
-    const containerdConfig = join(dirs.etc, 'containerd.toml');
+    const wanted = opts.images ?? Object.keys(images).filter((role) => role !== 'node-base')
+    const pauseRef = images.pause?.ref
+    if (!pauseRef) throw new Error('images.json has no pause image; run e2e/cluster/images.sh')
+    const containerdConfig = join(dirs.etc, 'containerd.toml')
     writeFileSync(
       containerdConfig,
       `version = 2
@@ -844,9 +847,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     conf_dir = "${dirs.cniConf}"
     max_conf_num = 1
 `,
-    );
-    startProcess('containerd', binaries.containerd, ['--config', containerdConfig, '--log-level', 'warn']);
-    const etcdUrl = 'http://127.0.0.1:23790';
+    )
+    startProcess('containerd', binaries.containerd, ['--config', containerdConfig, '--log-level', 'warn'])
+    const etcdUrl = 'http://127.0.0.1:23790'
     startProcess('etcd', binaries.etcd, [
       '--name=e2e',
       `--data-dir=${join(DEFAULTS.etcdDir, 'data')}`,
@@ -857,61 +860,61 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       '--initial-cluster=e2e=http://127.0.0.1:23800',
       '--logger=zap',
       '--log-level=warn',
-    ]);
+    ])
     const ctr = (args: string[], timeoutMs = 300_000) =>
       new Promise<string>((resolveRun, reject) => {
-        const child = spawn(binaries.ctr, ['--address', socket, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        const child = spawn(binaries.ctr, ['--address', socket, '--namespace', 'k8s.io', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+        let out = ''
+        let err = ''
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
         child.on('exit', (code) => {
-          clearTimeout(timer);
-          if (code === 0) resolveRun(out);
-          else reject(new Error(`ctr ${args.join(' ')}: ${err.trim()}`));
-        });
-      });
-    await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined));
+          clearTimeout(timer)
+          if (code === 0) resolveRun(out)
+          else reject(new Error(`ctr ${args.join(' ')}: ${err.trim()}`))
+        })
+      })
+    await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined))
     // containerd's root (images, snapshots) is a cache kept between runs; containers of an
     // earlier run (their processes, mounts and network namespaces are gone) are forgotten here
     // so that the kubelet starts from an empty node.
-    const stale = (await ctr(['containers', 'ls', '-q'])).split('\n').filter(Boolean);
+    const stale = (await ctr(['containers', 'ls', '-q'])).split('\n').filter(Boolean)
     if (stale.length) {
       // (Normally the teardown already did this; this is after a crash.) The CRI plugin loaded
       // them at start-up, so containerd restarts with them gone.
-      await ctr(['containers', 'rm', ...stale]);
-      killAll([children.get('containerd')!.pid], 10_000, runDir);
-      children.delete('containerd');
-      rmSync(socket, { force: true });
-      startProcess('containerd', binaries.containerd, ['--config', containerdConfig, '--log-level', 'warn']);
-      await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined));
+      await ctr(['containers', 'rm', ...stale])
+      killAll([children.get('containerd')!.pid], 10_000, runDir)
+      children.delete('containerd')
+      rmSync(socket, { force: true })
+      startProcess('containerd', binaries.containerd, ['--config', containerdConfig, '--log-level', 'warn'])
+      await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined))
     }
-    phase(`containerd${stale.length ? ` (${stale.length} containers of an earlier run removed)` : ''}`);
+    phase(`containerd${stale.length ? ` (${stale.length} containers of an earlier run removed)` : ''}`)
     // Images load while the control plane starts; an archive already imported (its name
     // carries the hash of its inputs) is not imported again.
-    const importStart = Date.now();
-    const importedPath = join(containerdRoot, 'monero-operator-imported.json');
-    let imported: Record<string, string> = {};
+    const importStart = Date.now()
+    const importedPath = join(containerdRoot, 'monero-operator-imported.json')
+    let imported: Record<string, string> = {}
     try {
-      imported = JSON.parse(readFileSync(importedPath, 'utf8')) as Record<string, string>;
+      imported = JSON.parse(readFileSync(importedPath, 'utf8')) as Record<string, string>
     } catch {
       // first run
     }
-    const present = new Set((await ctr(['images', 'ls', '-q'])).split('\n').filter(Boolean));
+    const present = new Set((await ctr(['images', 'ls', '-q'])).split('\n').filter(Boolean))
     const importing = Promise.all(
       wanted.map(async (role) => {
-        const image = images[role];
-        if (!image) throw new Error(`no image "${role}" in images.json`);
-        if (imported[image.ref] === image.archive && present.has(image.ref)) return;
-        await ctr(['images', 'import', image.archive]);
-        imported[image.ref] = image.archive;
+        const image = images[role]
+        if (!image) throw new Error(`no image "${role}" in images.json`)
+        if (imported[image.ref] === image.archive && present.has(image.ref)) return
+        await ctr(['images', 'import', image.archive])
+        imported[image.ref] = image.archive
       }),
     ).then(() => {
-      writeFileSync(importedPath, JSON.stringify(imported, null, 2));
-      return Date.now() - importStart;
-    });
-    importing.catch(() => {}); // awaited below
+      writeFileSync(importedPath, JSON.stringify(imported, null, 2))
+      return Date.now() - importStart
+    })
+    importing.catch(() => {}) // awaited below
 
     // --- kube-apiserver ---
     startProcess('kube-apiserver', binaries.kubeApiserver, [
@@ -934,11 +937,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       '--allow-privileged=true',
       '--profiling=false',
       `--cert-dir=${join(dirs.pki, 'apiserver-generated')}`,
-    ]);
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(adminKubeconfig);
-    const core = kubeConfig.makeApiClient(CoreV1Api);
-    const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    ])
+    const kubeConfig = new KubeConfig()
+    kubeConfig.loadFromFile(adminKubeconfig)
+    const core = kubeConfig.makeApiClient(CoreV1Api)
+    const objects = KubernetesObjectApi.makeApiClient(kubeConfig)
     // /readyz includes the bootstrap RBAC roles the controller manager and scheduler need.
     const readyz = () =>
       new Promise<string>((resolveGet, reject) => {
@@ -946,18 +949,18 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
           `${server}/readyz`,
           { ca: readFileSync(pki.ca), cert: readFileSync(join(dirs.pki, 'admin.crt')), key: readFileSync(join(dirs.pki, 'admin.key')), timeout: 5_000 },
           (res) => {
-            let body = '';
-            res.setEncoding('utf8');
-            res.on('data', (d: string) => (body += d));
-            res.on('end', () => (res.statusCode === 200 ? resolveGet(body) : reject(new Error(`/readyz ${res.statusCode}: ${body.slice(0, 300)}`))));
+            let body = ''
+            res.setEncoding('utf8')
+            res.on('data', (d: string) => (body += d))
+            res.on('end', () => (res.statusCode === 200 ? resolveGet(body) : reject(new Error(`/readyz ${res.statusCode}: ${body.slice(0, 300)}`))))
           },
-        );
-        req.on('timeout', () => req.destroy(new Error('timeout')));
-        req.on('error', reject);
-        req.end();
-      });
-    await waitFor('kube-apiserver /readyz', ['kube-apiserver', 'etcd'], async () => ((await readyz()) ? true : undefined));
-    phase('kube-apiserver');
+        )
+        req.on('timeout', () => req.destroy(new Error('timeout')))
+        req.on('error', reject)
+        req.end()
+      })
+    await waitFor('kube-apiserver /readyz', ['kube-apiserver', 'etcd'], async () => ((await readyz()) ? true : undefined))
+    phase('kube-apiserver')
 
     // --- controller manager, scheduler, kubelet, kube-proxy, CoreDNS ---
     const authArgs = (kubeconfigPath: string) => [
@@ -966,7 +969,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       `--authorization-kubeconfig=${kubeconfigPath}`,
       '--leader-elect=false',
       `--bind-address=${DEFAULTS.nodeIP}`,
-    ];
+    ]
     startProcess('kube-controller-manager', binaries.kubeControllerManager, [
       ...authArgs(cmKubeconfig),
       `--service-account-private-key-file=${saKey}`,
@@ -975,10 +978,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       `--service-cluster-ip-range=${DEFAULTS.serviceCIDR}`,
       '--controllers=*',
       '--profiling=false',
-    ]);
-    startProcess('kube-scheduler', binaries.kubeScheduler, [...authArgs(schedKubeconfig), '--profiling=false']);
+    ])
+    startProcess('kube-scheduler', binaries.kubeScheduler, [...authArgs(schedKubeconfig), '--profiling=false'])
 
-    const kubeletConfig = join(dirs.etc, 'kubelet.yaml');
+    const kubeletConfig = join(dirs.etc, 'kubelet.yaml')
     writeFileSync(
       kubeletConfig,
       JSON.stringify(
@@ -1009,7 +1012,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         null,
         2,
       ),
-    );
+    )
     startProcess('kubelet', binaries.kubelet, [
       `--config=${kubeletConfig}`,
       `--kubeconfig=${kubeletKubeconfig}`,
@@ -1018,7 +1021,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       `--hostname-override=${DEFAULTS.nodeName}`,
       `--node-ip=${DEFAULTS.nodeIP}`,
       '--v=1',
-    ]);
+    ])
 
     writeFileSync(
       state.proxyConfig!,
@@ -1041,12 +1044,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         null,
         2,
       ),
-    );
-    startProcess('kube-proxy', binaries.kubeProxy, [`--config=${state.proxyConfig}`]);
+    )
+    startProcess('kube-proxy', binaries.kubeProxy, [`--config=${state.proxyConfig}`])
 
     // CoreDNS: cluster names from the apiserver, everything else NXDOMAIN (no upstream here).
-    const corefile = join(dirs.etc, 'Corefile');
-    const port = DEFAULTS.corednsPort;
+    const corefile = join(dirs.etc, 'Corefile')
+    const port = DEFAULTS.corednsPort
     writeFileSync(
       corefile,
       `${DEFAULTS.clusterDomain}:${port} in-addr.arpa:${port} ip6.arpa:${port} {
@@ -1068,18 +1071,18 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     }
 }
 `,
-    );
+    )
     // Its RBAC, the kube-dns Service and its endpoints (the node's address), storage.
     const apply = async (obj: KubernetesObject) => {
       try {
-        await objects.create(obj);
+        await objects.create(obj)
       } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
+        if ((err as { code?: number }).code !== 409) throw err
       }
-    };
+    }
     await waitFor('the bootstrap RBAC and the kube-system namespace', ['kube-apiserver'], async () =>
       (await core.readNamespace({ name: 'kube-system' })) ? true : undefined,
-    );
+    )
     await apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
@@ -1088,15 +1091,15 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
       ],
-    } as KubernetesObject);
+    } as KubernetesObject)
     await apply({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
       metadata: { name: 'system:coredns' },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:coredns' },
       subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:coredns' }],
-    } as KubernetesObject);
-    startProcess('coredns', binaries.coredns, ['-conf', corefile]);
+    } as KubernetesObject)
+    startProcess('coredns', binaries.coredns, ['-conf', corefile])
     await apply({
       apiVersion: 'v1',
       kind: 'Service',
@@ -1108,7 +1111,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
           { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: port },
         ],
       },
-    } as KubernetesObject);
+    } as KubernetesObject)
     await apply({
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -1123,7 +1126,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         { name: 'dns', protocol: 'UDP', port },
         { name: 'dns-tcp', protocol: 'TCP', port },
       ],
-    } as KubernetesObject);
+    } as KubernetesObject)
     await apply({
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
@@ -1131,12 +1134,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       provisioner: 'kubernetes.io/no-provisioner',
       volumeBindingMode: 'WaitForFirstConsumer',
       reclaimPolicy: 'Retain',
-    } as KubernetesObject);
-    const volumeCount = opts.localVolumes ?? DEFAULTS.localVolumes;
+    } as KubernetesObject)
+    const volumeCount = opts.localVolumes ?? DEFAULTS.localVolumes
     for (let i = 0; i < volumeCount; i++) {
-      const name = `local-pv-${String(i).padStart(2, '0')}`;
-      const path = join(dirs.volumes, name);
-      mkdirSync(path, { recursive: true });
+      const name = `local-pv-${String(i).padStart(2, '0')}`
+      const path = join(dirs.volumes, name)
+      mkdirSync(path, { recursive: true })
       await apply({
         apiVersion: 'v1',
         kind: 'PersistentVolume',
@@ -1154,33 +1157,33 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             },
           },
         },
-      } as KubernetesObject);
+      } as KubernetesObject)
     }
-    phase('control plane, node agents, DNS service, storage objects');
+    phase('control plane, node agents, DNS service, storage objects')
 
-    const importMs = await importing;
-    log(`cluster: images (${wanted.join(', ')}) imported in ${(importMs / 1000).toFixed(1)} s, overlapping the phases above`);
-    phaseStart = Date.now();
+    const importMs = await importing
+    log(`cluster: images (${wanted.join(', ')}) imported in ${(importMs / 1000).toFixed(1)} s, overlapping the phases above`)
+    phaseStart = Date.now()
 
     await waitFor(`node ${DEFAULTS.nodeName} Ready`, ['kubelet', 'containerd'], async () => {
-      const node = await core.readNode({ name: DEFAULTS.nodeName });
-      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
-    });
-    phase('node Ready');
-    const resolver = new dns.Resolver({ timeout: 1000, tries: 1 });
-    resolver.setServers([`${DEFAULTS.nodeIP}:${port}`]);
+      const node = await core.readNode({ name: DEFAULTS.nodeName })
+      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined
+    })
+    phase('node Ready')
+    const resolver = new dns.Resolver({ timeout: 1000, tries: 1 })
+    resolver.setServers([`${DEFAULTS.nodeIP}:${port}`])
     await waitFor('CoreDNS to resolve kubernetes.default', ['coredns'], async () => {
-      const addrs = await resolver.resolve4(`kubernetes.default.svc.${DEFAULTS.clusterDomain}`);
-      return addrs.includes(DEFAULTS.apiServiceIP) ? true : undefined;
-    });
+      const addrs = await resolver.resolve4(`kubernetes.default.svc.${DEFAULTS.clusterDomain}`)
+      return addrs.includes(DEFAULTS.apiServiceIP) ? true : undefined
+    })
     await waitFor('the default ServiceAccount', ['kube-controller-manager'], async () =>
       (await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' })) ? true : undefined,
-    );
-    phase('CoreDNS, service accounts');
-    log(`cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (kubeconfig ${adminKubeconfig})`);
+    )
+    phase('CoreDNS, service accounts')
+    log(`cluster: ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (kubeconfig ${adminKubeconfig})`)
 
-    const imageRefs = Object.fromEntries(wanted.map((role) => [role, images[role]!.ref]));
-    let stopped: Promise<void> | undefined;
+    const imageRefs = Object.fromEntries(wanted.map((role) => [role, images[role]!.ref]))
+    let stopped: Promise<void> | undefined
     return {
       kubeconfigPath: adminKubeconfig,
       kubeConfig,
@@ -1192,15 +1195,15 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       runDir,
       stop: () =>
         (stopped ??= (async () => {
-          exitHooks = undefined;
-          teardownSync(runDir, { keepDir, log });
+          exitHooks = undefined
+          teardownSync(runDir, { keepDir, log })
         })()),
-    };
+    }
   } catch (err) {
-    log(`cluster: start-up failed, tearing down`);
-    exitHooks = undefined;
-    teardownSync(runDir, { keepDir: true, log });
-    throw err;
+    log(`cluster: start-up failed, tearing down`)
+    exitHooks = undefined
+    teardownSync(runDir, { keepDir: true, log })
+    throw err
   }
 }
 
@@ -1210,17 +1213,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
  * `node dist/e2e/cluster/main.js up`, the tests, then `main.js down`.
  */
 export function attachCluster(): Cluster | undefined {
-  const runDir = DEFAULTS.runDir;
-  const text = readText(statePath(runDir));
-  if (!text) return undefined;
-  const state = JSON.parse(text) as RunState;
-  const apiserverPid = state.pids['kube-apiserver'];
-  if (!state.detached || !apiserverPid || !alive(apiserverPid, runDir)) return undefined;
-  const kubeconfigPath = join(runDir, 'etc', 'admin.kubeconfig');
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(kubeconfigPath);
-  const found = findClusterBinaries();
-  const images = found.ok ? Object.fromEntries(Object.entries(found.images).map(([role, image]) => [role, image.ref])) : {};
+  const runDir = DEFAULTS.runDir
+  const text = readText(statePath(runDir))
+  if (!text) return undefined
+  const state = JSON.parse(text) as RunState
+  const apiserverPid = state.pids['kube-apiserver']
+  if (!state.detached || !apiserverPid || !alive(apiserverPid, runDir)) return undefined
+  const kubeconfigPath = join(runDir, 'etc', 'admin.kubeconfig')
+  const kubeConfig = new KubeConfig()
+  kubeConfig.loadFromFile(kubeconfigPath)
+  const found = findClusterBinaries()
+  const images = found.ok ? Object.fromEntries(Object.entries(found.images).map(([role, image]) => [role, image.ref])) : {}
   return {
     kubeconfigPath,
     kubeConfig,
@@ -1231,5 +1234,5 @@ export function attachCluster(): Cluster | undefined {
     images,
     runDir,
     stop: async () => {},
-  };
+  }
 }

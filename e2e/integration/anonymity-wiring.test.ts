@@ -65,7 +65,10 @@ function parent(replicas: number): KubeObject {
 function sync(p: KubeObject, observed: KubeObject[] = []): SyncResponse {
   const children: Record<string, Record<string, KubeObject>> = {}
   for (const o of observed) {
-    ;(children[`${o.kind}.${o.apiVersion}`] ??= {})[`default/${o.metadata.name}`] = { ...structuredClone(o), metadata: { ...o.metadata, uid: `c-${o.metadata.name}`, resourceVersion: '7' } }
+    ;(children[`${o.kind}.${o.apiVersion}`] ??= {})[`default/${o.metadata.name}`] = {
+      ...structuredClone(o),
+      metadata: { ...o.metadata, uid: `c-${o.metadata.name}`, resourceVersion: '7' },
+    }
   }
   const r = handleSync(handler, { parent: p, children, related: {} }, { config, now: '2026-11-26T12:00:00Z' })
   if (isHookError(r)) throw new Error(r.message)
@@ -235,13 +238,21 @@ t.test('rendered Tor/I2P wiring runs on the real daemons with the addresses in s
   for (const [replica, fs] of pods.entries()) {
     const files = await layOut(fs, rendered3, replica)
     const h = status[replica]!
-    t.equal(files.monerodConf, `anonymous-inbound=${h.onion}:18084,127.0.0.1:18084,64\nanonymous-inbound=${h.i2p},127.0.0.1:18085,64\n`, `replica ${replica}: monerod config fragment`)
+    t.equal(
+      files.monerodConf,
+      `anonymous-inbound=${h.onion}:18084,127.0.0.1:18084,64\nanonymous-inbound=${h.i2p},127.0.0.1:18085,64\n`,
+      `replica ${replica}: monerod config fragment`,
+    )
     t.equal((await stat(join(fs.tor, 'hidden_service'))).mode & 0o777, 0o700)
     const onion = await runTor(t, fs, files.torrc)
     t.equal(onion, h.onion, `replica ${replica}: tor's hostname equals status`)
     const b32 = await runI2pd(t, fs, files.i2pdConf)
     t.equal(b32, h.i2p, `replica ${replica}: i2pd's b32 equals status`)
-    t.same(await readFile(join(fs.i2pd, 'monerod.dat')), Buffer.from(dataOf(rendered3, 'Secret')[`${replica}.monerod.dat`]!, 'base64'), 'i2pd did not rewrite the keys')
+    t.same(
+      await readFile(join(fs.i2pd, 'monerod.dat')),
+      Buffer.from(dataOf(rendered3, 'Secret')[`${replica}.monerod.dat`]!, 'base64'),
+      'i2pd did not rewrite the keys',
+    )
   }
   t.equal(new Set(status.flatMap((h) => [h.onion, h.i2p])).size, 6, 'all addresses differ')
 
@@ -250,7 +261,11 @@ t.test('rendered Tor/I2P wiring runs on the real daemons with the addresses in s
   const twice = sync(parent(3), again.children)
   const one = sync(parent(1), twice.children)
   const three = sync(parent(3), one.children)
-  for (const [what, r] of [['re-sync', again], ['second re-sync', twice], ['scale 1 -> 3', three]] as const) {
+  for (const [what, r] of [
+    ['re-sync', again],
+    ['second re-sync', twice],
+    ['scale 1 -> 3', three],
+  ] as const) {
     t.same(statusOf(r), status, `${what}: addresses unchanged`)
     t.same(dataOf(r, 'Secret'), dataOf(rendered3, 'Secret'), `${what}: key bytes unchanged`)
   }

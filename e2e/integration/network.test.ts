@@ -212,7 +212,9 @@ async function scenario(t: Test, v: Version): Promise<void> {
       spec: r.sts.spec!.template.spec!,
       images,
       configMaps: r.configMaps,
-      claims: Object.fromEntries((r.sts.spec!.volumeClaimTemplates ?? []).map((c) => [c.metadata!.name!, join(root, 'pvc', `${c.metadata!.name}-${stsName}-${i}`)])),
+      claims: Object.fromEntries(
+        (r.sts.spec!.volumeClaimTemplates ?? []).map((c) => [c.metadata!.name!, join(root, 'pvc', `${c.metadata!.name}-${stsName}-${i}`)]),
+      ),
       dir: join(root, 'pods', `${stsName}-${i}.${incarnation}`),
       maxGraceSeconds: 30,
     })
@@ -245,7 +247,9 @@ async function scenario(t: Test, v: Version): Promise<void> {
     const c = pods[i]!.container('monerod')
     if (c && c.exits.length > expectedExits) {
       const last = c.exits.at(-1)!
-      throw new Fatal(`member ${i}: monerod exited (${last.code ?? last.signal}) instead of running; its last output:\n${pods[i]!.output('monerod', 3000)}${configFile(i)}`)
+      throw new Fatal(
+        `member ${i}: monerod exited (${last.code ?? last.signal}) instead of running; its last output:\n${pods[i]!.output('monerod', 3000)}${configFile(i)}`,
+      )
     }
   }
   const waitFor = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
@@ -276,7 +280,10 @@ async function scenario(t: Test, v: Version): Promise<void> {
   if (!started) return
   t.pass(`${MEMBERS} pods started (init containers done, sidecars up)`)
   t.comment(`pods started in ${Math.round((Date.now() - tStart) / 1000)} s`)
-  t.ok(pods.every((p) => p.container('monerod')?.running), 'every monerod container is running')
+  t.ok(
+    pods.every((p) => p.container('monerod')?.running),
+    'every monerod container is running',
+  )
 
   const everyone = [...Array(MEMBERS).keys()]
   // Ready as kubelet sees it: monerod's readiness probe (restricted RPC at the pod address).
@@ -288,11 +295,15 @@ async function scenario(t: Test, v: Version): Promise<void> {
   }
   await waitFor('every member ready', async () => ((await Promise.all(everyone.map(ready))).every(Boolean) ? true : undefined), READY_MS)
   t.pass(`${MEMBERS} members ready after ${Math.round((Date.now() - tStart) / 1000)} s`)
-  const counts = await waitFor('every member to have a peer', async () => {
-    for (const i of everyone) checkUp(i)
-    const cs = await Promise.all(everyone.map(async (i) => (await clients[i]!.getConnections()).connections ?? []))
-    return cs.every((c) => c.length > 0) ? cs : undefined
-  }, WAIT_MS)
+  const counts = await waitFor(
+    'every member to have a peer',
+    async () => {
+      for (const i of everyone) checkUp(i)
+      const cs = await Promise.all(everyone.map(async (i) => (await clients[i]!.getConnections()).connections ?? []))
+      return cs.every((c) => c.length > 0) ? cs : undefined
+    },
+    WAIT_MS,
+  )
   const memberIps = new Set(hosts.map((h) => h.ip))
   for (const [i, cs] of counts.entries()) {
     const foreign = cs.filter((c) => !memberIps.has(c.address.slice(0, c.address.lastIndexOf(':'))))
@@ -300,22 +311,34 @@ async function scenario(t: Test, v: Version): Promise<void> {
   }
 
   // One call, waited for long enough: a retried call would mine competing blocks.
-  const mined = await waitFor('generateblocks on member 0 (BUSY until synchronized)', async () => {
-    try {
-      return await miner(0).generateBlocks({ amount_of_blocks: 10, wallet_address: DONATION_ADDRESS })
-    } catch (err) {
-      if (err instanceof MonerodStatusError) return undefined
-      throw new Fatal(String(err))
-    }
-  }, WAIT_MS)
+  const mined = await waitFor(
+    'generateblocks on member 0 (BUSY until synchronized)',
+    async () => {
+      try {
+        return await miner(0).generateBlocks({ amount_of_blocks: 10, wallet_address: DONATION_ADDRESS })
+      } catch (err) {
+        if (err instanceof MonerodStatusError) return undefined
+        throw new Fatal(String(err))
+      }
+    },
+    WAIT_MS,
+  )
   t.ok(mined.height !== undefined, `member 0 mined 10 blocks (generateblocks answered height ${mined.height})`)
   const target = await height(0)
   const tSync = Date.now()
-  const heights = await waitFor(`all members at height ${target}`, async () => {
-    const hs = await Promise.all(everyone.map(height))
-    return hs.every((h) => h === target) ? hs : undefined
-  }, WAIT_MS)
-  t.same(heights, everyone.map(() => target), `all ${MEMBERS} members at ${target} after ${Math.round((Date.now() - tSync) / 1000)} s`)
+  const heights = await waitFor(
+    `all members at height ${target}`,
+    async () => {
+      const hs = await Promise.all(everyone.map(height))
+      return hs.every((h) => h === target) ? hs : undefined
+    },
+    WAIT_MS,
+  )
+  t.same(
+    heights,
+    everyone.map(() => target),
+    `all ${MEMBERS} members at ${target} after ${Math.round((Date.now() - tSync) / 1000)} s`,
+  )
 
   // Every container of every member passes its readiness probe (pods Ready).
   for (const p of pods) {
@@ -338,7 +361,9 @@ async function scenario(t: Test, v: Version): Promise<void> {
     const c = pods[i]!.container('monerod')!
     if (c.exits.length > 1 || !c.running) {
       const last = c.exits.at(-1)!
-      throw new Fatal(`member ${i}: monerod exited again after its restart (${last.code ?? last.signal}): crash loop; its output:\n${pods[i]!.output('monerod', 3000)}${configFile(i)}`)
+      throw new Fatal(
+        `member ${i}: monerod exited again after its restart (${last.code ?? last.signal}): crash loop; its output:\n${pods[i]!.output('monerod', 3000)}${configFile(i)}`,
+      )
     }
   }
   const crash = async (i: number, when: string) => {
@@ -348,19 +373,28 @@ async function scenario(t: Test, v: Version): Promise<void> {
     const oldPid = victim.container('monerod')!.pid
     crashed.add(i)
     victim.signal('monerod', 'SIGKILL')
-    await waitFor(`member ${i}: monerod to be restarted`, async () => {
-      const c = victim.container('monerod')!
-      return c.starts === 2 && c.pid !== undefined && c.pid !== oldPid ? true : undefined
-    }, 30_000)
+    await waitFor(
+      `member ${i}: monerod to be restarted`,
+      async () => {
+        const c = victim.container('monerod')!
+        return c.starts === 2 && c.pid !== undefined && c.pid !== oldPid ? true : undefined
+      },
+      30_000,
+    )
     const tRestart = Date.now()
-    const after = await waitFor(`member ${i} RPC after the restart`, async () => {
-      checkRestarted(i)
-      return (await clients[i]!.getHeight()).height
-    }, WAIT_MS)
+    const after = await waitFor(
+      `member ${i} RPC after the restart`,
+      async () => {
+        checkRestarted(i)
+        return (await clients[i]!.getHeight()).height
+      },
+      WAIT_MS,
+    )
     t.equal(after, before, `member ${i}, killed ${when}: monerod restarted with its chain (height ${after}) in ${Math.round((Date.now() - tRestart) / 1000)} s`)
     for (const c of victim.spec.initContainers ?? []) {
       const state = victim.container(c.name)
-      if (c.restartPolicy === 'Always') t.ok(state?.running && state.starts === initStarts.get(c.name), `member ${i}: sidecar ${c.name} kept running (${state?.starts} start)`)
+      if (c.restartPolicy === 'Always')
+        t.ok(state?.running && state.starts === initStarts.get(c.name), `member ${i}: sidecar ${c.name} kept running (${state?.starts} start)`)
       else t.equal(state?.starts, initStarts.get(c.name), `member ${i}: init container ${c.name} not run again (a container restart)`)
     }
   }
@@ -373,16 +407,23 @@ async function scenario(t: Test, v: Version): Promise<void> {
   const survivors = [...Array(SCALED).keys()]
   await miner(0).generateBlocks({ amount_of_blocks: 5, wallet_address: DONATION_ADDRESS })
   const target2 = await height(0)
-  await waitFor(`members 0..${SCALED - 1} at height ${target2}`, async () => {
-    crashed.forEach(checkRestarted)
-    const hs = await Promise.all(survivors.map((i) => clients[i]!.getHeight().then((r) => r.height)))
-    return hs.every((h) => h === target2) ? hs : undefined
-  }, WAIT_MS)
+  await waitFor(
+    `members 0..${SCALED - 1} at height ${target2}`,
+    async () => {
+      crashed.forEach(checkRestarted)
+      const hs = await Promise.all(survivors.map((i) => clients[i]!.getHeight().then((r) => r.height)))
+      return hs.every((h) => h === target2) ? hs : undefined
+    },
+    WAIT_MS,
+  )
   t.pass(`restarted members reconnected and follow blocks mined on member 0 (height ${target2})`)
   const survivorIps = new Set(hosts.slice(0, SCALED).map((h) => h.ip))
   for (const i of crashed) {
     const conns = (await clients[i]!.getConnections()).connections ?? []
-    t.ok(conns.length > 0 && conns.every((c) => survivorIps.has(c.address.slice(0, c.address.lastIndexOf(':')))), `member ${i} connected to surviving members only: ${conns.map((c) => c.address).join(', ')}`)
+    t.ok(
+      conns.length > 0 && conns.every((c) => survivorIps.has(c.address.slice(0, c.address.lastIndexOf(':')))),
+      `member ${i} connected to surviving members only: ${conns.map((c) => c.address).join(', ')}`,
+    )
   }
   // Still up a while later: no abort on a gone member's entry.
   await sleep(10_000)
@@ -393,13 +434,25 @@ async function scenario(t: Test, v: Version): Promise<void> {
   const gone = hosts.slice(SCALED).flatMap((h, k) => [h.ip, `${stsName}-${SCALED + k}`])
   const mentions = (i: number) => {
     const text = configFile(i)
-    return gone.filter((g) => text.split('\n').some((l) => !l.trimStart().startsWith('#') && new RegExp(`[=@/]${g.replace(/\./g, '\\.')}[:\\s]|[=@/]${g.replace(/\./g, '\\.')}$`).test(l)))
+    return gone.filter((g) =>
+      text
+        .split('\n')
+        .some((l) => !l.trimStart().startsWith('#') && new RegExp(`[=@/]${g.replace(/\./g, '\\.')}[:\\s]|[=@/]${g.replace(/\./g, '\\.')}$`).test(l)),
+    )
   }
-  const left = await waitFor('the survivors\' monerod config to drop the gone members', async () => {
-    const m = survivors.map(mentions)
-    return m.every((x) => x.length === 0) ? m : undefined
-  }, WAIT_MS).catch((err: Error) => err.message + survivors.map(configFile).join(''))
-  t.same(left, survivors.map(() => []), `members 0..${SCALED - 1}: monerod config lists no gone member`)
+  const left = await waitFor(
+    "the survivors' monerod config to drop the gone members",
+    async () => {
+      const m = survivors.map(mentions)
+      return m.every((x) => x.length === 0) ? m : undefined
+    },
+    WAIT_MS,
+  ).catch((err: Error) => err.message + survivors.map(configFile).join(''))
+  t.same(
+    left,
+    survivors.map(() => []),
+    `members 0..${SCALED - 1}: monerod config lists no gone member`,
+  )
 
   // ---- Scale up to 4: member 3 comes back (its Service first, its PVC kept); the members that
   // were there learn it once kubelet refreshes their peers ConfigMap.
@@ -410,25 +463,45 @@ async function scenario(t: Test, v: Version): Promise<void> {
   pods.push(returning)
   for (const p of pods.slice(0, back)) for (const [name, data] of Object.entries(four.configMaps)) p.updateConfigMap(name, data)
   await returning.start()
-  const learned = await waitFor(`members 0..${back - 1} to list member ${back} in their monerod config`, async () => {
-    const ok = survivors.map((i) => configFile(i).split('\n').some((l) => !l.trimStart().startsWith('#') && (l.includes(`=${hosts[back]!.ip}:`) || l.includes(`=${stsName}-${back}:`))))
-    return ok.every(Boolean) ? ok : undefined
-  }, WAIT_MS).catch((err: Error) => err.message + survivors.map(configFile).join(''))
-  t.same(learned, survivors.map(() => true), `members 0..${back - 1} learned member ${back} (scale-up)`)
-  await waitFor(`member ${back} ready`, async () => {
-    const c = returning.spec.containers.find((x) => x.name === 'monerod')!
-    const exits = returning.container('monerod')?.exits.length ?? 0
-    if (exits > 0) throw new Fatal(`member ${back}: monerod exited after the scale-up:\n${returning.output('monerod', 3000)}`)
-    return (await returning.probeOnce(c, c.readinessProbe!)) ? true : undefined
-  }, READY_MS)
+  const learned = await waitFor(
+    `members 0..${back - 1} to list member ${back} in their monerod config`,
+    async () => {
+      const ok = survivors.map((i) =>
+        configFile(i)
+          .split('\n')
+          .some((l) => !l.trimStart().startsWith('#') && (l.includes(`=${hosts[back]!.ip}:`) || l.includes(`=${stsName}-${back}:`))),
+      )
+      return ok.every(Boolean) ? ok : undefined
+    },
+    WAIT_MS,
+  ).catch((err: Error) => err.message + survivors.map(configFile).join(''))
+  t.same(
+    learned,
+    survivors.map(() => true),
+    `members 0..${back - 1} learned member ${back} (scale-up)`,
+  )
+  await waitFor(
+    `member ${back} ready`,
+    async () => {
+      const c = returning.spec.containers.find((x) => x.name === 'monerod')!
+      const exits = returning.container('monerod')?.exits.length ?? 0
+      if (exits > 0) throw new Fatal(`member ${back}: monerod exited after the scale-up:\n${returning.output('monerod', 3000)}`)
+      return (await returning.probeOnce(c, c.readinessProbe!)) ? true : undefined
+    },
+    READY_MS,
+  )
   await miner(0).generateBlocks({ amount_of_blocks: 2, wallet_address: DONATION_ADDRESS })
   const target3 = await height(0)
   const all4 = [...survivors, back]
   // (the port-forward into member 3's namespace outlived its first pod, as the namespace did)
-  await waitFor(`members 0..${back} at height ${target3}`, async () => {
-    const hs = await Promise.all(all4.map((i) => clients[i]!.getHeight().then((r) => r.height)))
-    return hs.every((h) => h === target3) ? hs : undefined
-  }, WAIT_MS)
+  await waitFor(
+    `members 0..${back} at height ${target3}`,
+    async () => {
+      const hs = await Promise.all(all4.map((i) => clients[i]!.getHeight().then((r) => r.height)))
+      return hs.every((h) => h === target3) ? hs : undefined
+    },
+    WAIT_MS,
+  )
   t.pass(`member ${back} back (on its kept PVC); members 0..${back} at height ${target3}`)
   t.comment(`${v.label}: ${Math.round((Date.now() - began) / 1000)} s in all`)
 }

@@ -79,7 +79,8 @@ export class PodNetwork {
     /** First three octets, e.g. `10.213.42`. */
     readonly subnet: string,
   ) {
-    if (!/^[a-z][a-z0-9]{1,7}$/.test(prefix)) throw new Error(`PodNetwork: prefix ${prefix} must be 2-8 lowercase letters/digits (interface names are at most 15 bytes)`)
+    if (!/^[a-z][a-z0-9]{1,7}$/.test(prefix))
+      throw new Error(`PodNetwork: prefix ${prefix} must be 2-8 lowercase letters/digits (interface names are at most 15 bytes)`)
     this.bridge = `${prefix}br`
     this.hostIp = `${subnet}.254`
   }
@@ -333,7 +334,12 @@ export class Pod {
     } else if (!v) {
       throw new PodError(this.opts.name, `volumeMount ${name}: no such volume in spec.volumes and no claim directory given`)
     } else {
-      throw new PodError(this.opts.name, `cannot run as rendered: volume ${name} is of a kind this runner does not implement (${Object.keys(v).filter((k) => k !== 'name').join(', ')})`)
+      throw new PodError(
+        this.opts.name,
+        `cannot run as rendered: volume ${name} is of a kind this runner does not implement (${Object.keys(v)
+          .filter((k) => k !== 'name')
+          .join(', ')})`,
+      )
     }
     this.volumeDirs.set(name, dir)
     return dir
@@ -414,7 +420,8 @@ export class Pod {
         else if (f === 'metadata.namespace') env[e.name] = this.opts.namespace
         else if (f === 'status.podIP') env[e.name] = this.opts.net.ip
         else throw new PodError(this.opts.name, `cannot run as rendered: container ${c.name} env ${e.name}: fieldRef ${f}`)
-      } else if (e.valueFrom) throw new PodError(this.opts.name, `cannot run as rendered: container ${c.name} env ${e.name}: valueFrom ${Object.keys(e.valueFrom).join(', ')}`)
+      } else if (e.valueFrom)
+        throw new PodError(this.opts.name, `cannot run as rendered: container ${c.name} env ${e.name}: valueFrom ${Object.keys(e.valueFrom).join(', ')}`)
       else env[e.name] = ''
     }
     return env
@@ -430,7 +437,7 @@ export class Pod {
     // $(VAR) in command and args expands from the container's env, as in Kubernetes.
     const expand = (a: string) => a.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (all, n: string) => env[n] ?? all)
     const command = c.command ?? image.entrypoint
-    const args = c.args ?? (c.command ? [] : image.cmd ?? [])
+    const args = c.args ?? (c.command ? [] : (image.cmd ?? []))
     return [...command, ...args].map(expand)
   }
 
@@ -457,14 +464,26 @@ export class Pod {
     const layer = join(this.opts.dir, 'containers', `${c.name}-${run.starts}`)
     for (const d of ['upper', 'work', 'merged']) mkdirSync(join(layer, d), { recursive: true })
     const bw: string[] = [
-      '--bind', join(layer, 'merged'), '/',
-      '--dev', '/dev',
-      '--proc', '/proc',
-      '--ro-bind', '/sys', '/sys',
+      '--bind',
+      join(layer, 'merged'),
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--ro-bind',
+      '/sys',
+      '/sys',
       // the namespace's files (ip netns exec has bound /etc/netns/<ns>/* over /etc)
-      '--ro-bind', '/etc/hosts', '/etc/hosts',
-      '--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf',
-      '--unshare-uts', '--hostname', this.opts.name,
+      '--ro-bind',
+      '/etc/hosts',
+      '/etc/hosts',
+      '--ro-bind',
+      '/etc/resolv.conf',
+      '/etc/resolv.conf',
+      '--unshare-uts',
+      '--hostname',
+      this.opts.name,
     ]
     const mounts = [...(image.binds ?? []).map((b) => ({ ...b, readOnly: true })), ...this.mounts(c)]
     // Parents of mount points that the image lacks are made 0755, as container runtimes do
@@ -486,7 +505,21 @@ export class Pod {
     const script = 'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2,workdir=$3" "$4" && shift 4 && exec "$@"'
     const proc = spawn(
       'ip',
-      ['netns', 'exec', this.opts.net.ns, 'sh', '-c', script, 'sh', image.root, join(layer, 'upper'), join(layer, 'work'), join(layer, 'merged'), 'bwrap', ...bw],
+      [
+        'netns',
+        'exec',
+        this.opts.net.ns,
+        'sh',
+        '-c',
+        script,
+        'sh',
+        image.root,
+        join(layer, 'upper'),
+        join(layer, 'work'),
+        join(layer, 'merged'),
+        'bwrap',
+        ...bw,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
     )
     run.proc = proc
@@ -639,7 +672,8 @@ export class Pod {
         else while (!run.pid && !this.stopping) await sleep(50)
         continue
       }
-      if (c.restartPolicy !== undefined) throw new PodError(this.opts.name, `cannot run as rendered: init container ${c.name}: restartPolicy ${c.restartPolicy}`)
+      if (c.restartPolicy !== undefined)
+        throw new PodError(this.opts.name, `cannot run as rendered: init container ${c.name}: restartPolicy ${c.restartPolicy}`)
       const run = new ContainerRun(c.name, c, 'init')
       this.runs.set(c.name, run)
       for (;;) {
@@ -650,7 +684,10 @@ export class Pod {
         const last = run.exits.at(-1)!
         if (last.code === 0) break
         if (run.exits.length >= maxInitFailures) {
-          throw new PodError(this.opts.name, `init container ${c.name} failed ${run.exits.length} times (last: ${last.code ?? last.signal}); its output:\n${run.log.join('').slice(-3000)}`)
+          throw new PodError(
+            this.opts.name,
+            `init container ${c.name} failed ${run.exits.length} times (last: ${last.code ?? last.signal}); its output:\n${run.log.join('').slice(-3000)}`,
+          )
         }
       }
     }
@@ -767,7 +804,9 @@ export class Pod {
 }
 
 /** The ConfigMaps of rendered children, by name (what their volumes show). */
-export function configMapsOf(children: readonly { kind?: string; metadata?: { name?: string }; data?: Record<string, string> }[]): Record<string, Record<string, string>> {
+export function configMapsOf(
+  children: readonly { kind?: string; metadata?: { name?: string }; data?: Record<string, string> }[],
+): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {}
   for (const c of children) if (c.kind === 'ConfigMap' && c.metadata?.name) out[c.metadata.name] = c.data ?? {}
   return out

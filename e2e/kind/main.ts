@@ -47,12 +47,16 @@ function log(msg: string): void {
 
 class E2eError extends Error {}
 
-interface RunResult { status: number; stdout: string; stderr: string }
+interface RunResult {
+  status: number
+  stdout: string
+  stderr: string
+}
 
 function run(cmd: string, args: string[], opts: SpawnSyncOptions & { quiet?: boolean; input?: string } = {}): RunResult {
   if (!opts.quiet) log(`$ ${cmd} ${args.join(' ')}`)
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...opts })
-  const res = { status: r.status ?? (r.error ? 127 : 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? (r.error?.message ?? '')) }
+  const res = { status: r.status ?? (r.error ? 127 : 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? r.error?.message ?? '') }
   return res
 }
 
@@ -94,11 +98,17 @@ function skipOrFail(msg: string): never {
 
 // ---- tools -----------------------------------------------------------------------------
 
-interface Tools { kubectl: string; helm: string; kind?: string; docker?: string }
+interface Tools {
+  kubectl: string
+  helm: string
+  kind?: string
+  docker?: string
+}
 
 function resolveTools(existingCluster: boolean, needImageBuild: boolean): Tools {
   const missing: string[] = []
-  if (run('kubectl', ['version', '--client'], { quiet: true }).status !== 0) missing.push('kubectl (Debian: apt-get install kubernetes-client, or the upstream binary)')
+  if (run('kubectl', ['version', '--client'], { quiet: true }).status !== 0)
+    missing.push('kubectl (Debian: apt-get install kubernetes-client, or the upstream binary)')
   let helm = findHelm()
   if (!helm) {
     log(`helm ${HELM_VERSION} not cached: building it (bash charts/build-helm.sh)`)
@@ -109,7 +119,8 @@ function resolveTools(existingCluster: boolean, needImageBuild: boolean): Tools 
   const tools: Tools = { kubectl: 'kubectl', helm: helm ?? 'helm' }
   if (needImageBuild) {
     if (run('docker', ['--version'], { quiet: true }).status !== 0) missing.push('the docker CLI')
-    else if (run('docker', ['info', '--format', '{{.ServerVersion}}'], { quiet: true }).status !== 0) missing.push('a running Docker engine (`docker info` fails: no daemon)')
+    else if (run('docker', ['info', '--format', '{{.ServerVersion}}'], { quiet: true }).status !== 0)
+      missing.push('a running Docker engine (`docker info` fails: no daemon)')
     else tools.docker = 'docker'
   }
   if (!existingCluster) {
@@ -140,7 +151,10 @@ interface Obj {
 }
 
 class Cluster {
-  constructor(readonly kubeconfig: string, readonly tools: Tools) {}
+  constructor(
+    readonly kubeconfig: string,
+    readonly tools: Tools,
+  ) {}
 
   kubectl(args: string[], opts: { quiet?: boolean; input?: string } = {}): string {
     return must(this.tools.kubectl, ['--kubeconfig', this.kubeconfig, ...args], opts)
@@ -165,28 +179,43 @@ class Cluster {
   }
 }
 
-interface Example { file: string; obj: Obj; plural: string }
+interface Example {
+  file: string
+  obj: Obj
+  plural: string
+}
 
 /** The examples whose kind has a CRD and a CompositeController installed. */
 function loadExamples(c: Cluster): { runnable: Example[]; skipped: string[] } {
-  const crds = JSON.parse(c.kubectl(['get', 'crd', '-o', 'json'], { quiet: true })) as { items: { spec: { group: string; names: { kind: string; plural: string } } }[] }
+  const crds = JSON.parse(c.kubectl(['get', 'crd', '-o', 'json'], { quiet: true })) as {
+    items: { spec: { group: string; names: { kind: string; plural: string } } }[]
+  }
   const ccs = JSON.parse(c.kubectl(['get', 'compositecontrollers', '-o', 'json'], { quiet: true })) as { items: Obj[] }
   const runnable: Example[] = []
   const skipped: string[] = []
-  for (const file of readdirSync(repoPath('examples')).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const file of readdirSync(repoPath('examples'))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(repoPath('examples', file), 'utf8'))) {
       const obj = doc.toJS() as Obj | null
       if (!obj?.kind) continue
       const crd = crds.items.find((x) => x.spec.names.kind === obj.kind && obj.apiVersion.startsWith(`${x.spec.group}/`))
-      if (!crd) { skipped.push(`${file}: no CRD for ${obj.kind}`); continue }
-      if (!ccs.items.some((cc) => cc.spec.parentResource.resource === crd.spec.names.plural)) { skipped.push(`${file}: no CompositeController for ${obj.kind}`); continue }
+      if (!crd) {
+        skipped.push(`${file}: no CRD for ${obj.kind}`)
+        continue
+      }
+      if (!ccs.items.some((cc) => cc.spec.parentResource.resource === crd.spec.names.plural)) {
+        skipped.push(`${file}: no CompositeController for ${obj.kind}`)
+        continue
+      }
       runnable.push({ file, obj, plural: crd.spec.names.plural })
     }
   }
   return { runnable, skipped }
 }
 
-const condition = (o: Obj | undefined, type: string) => (o?.status?.conditions as { type: string; status: string; message?: string }[] | undefined)?.find((x) => x.type === type)
+const condition = (o: Obj | undefined, type: string) =>
+  (o?.status?.conditions as { type: string; status: string; message?: string }[] | undefined)?.find((x) => x.type === type)
 
 function apply(c: Cluster, ns: string, obj: Obj): Obj {
   c.kubectl(['apply', '-n', ns, '-f', '-'], { input: stringify(obj) })
@@ -219,15 +248,21 @@ async function controlPlaneScenarios(c: Cluster, examples: Example[]): Promise<v
     // Scale subresource: kubectl scale changes spec.replicas and the workload follows.
     const target = Math.max(1, (ex.obj.spec.replicas as number) - 1)
     c.kubectl(['scale', '-n', ns, ref, `--replicas=${target}`])
-    await waitFor(`${ref}: workload scaled to ${target}`, () => (workload(c, c.get(ex.plural, parent.metadata.name, ns) as Obj)?.spec.replicas === target ? true : undefined))
-    const scale = JSON.parse(c.kubectl(['get', '--raw', `/apis/${ex.obj.apiVersion}/namespaces/${ns}/${ex.plural}/${parent.metadata.name}/scale`], { quiet: true })) as { spec: { replicas: number } }
+    await waitFor(`${ref}: workload scaled to ${target}`, () =>
+      workload(c, c.get(ex.plural, parent.metadata.name, ns) as Obj)?.spec.replicas === target ? true : undefined,
+    )
+    const scale = JSON.parse(
+      c.kubectl(['get', '--raw', `/apis/${ex.obj.apiVersion}/namespaces/${ns}/${ex.plural}/${parent.metadata.name}/scale`], { quiet: true }),
+    ) as { spec: { replicas: number } }
     if (scale.spec.replicas !== target) throw new E2eError(`${ref}: scale subresource reports ${scale.spec.replicas}, want ${target}`)
     // A patch of the spec reaches the workload (the pod template changes).
     const before = JSON.stringify(workload(c, c.get(ex.plural, parent.metadata.name, ns) as Obj)?.spec.template)
     c.kubectl(['annotate', '-n', ns, ref, 'e2e.monero-operator/touched=1', '--overwrite'], { quiet: true })
     const patch = patchFor(ex.obj)
     c.kubectl(['patch', '-n', ns, ref, '--type', 'merge', '-p', JSON.stringify(patch)])
-    await waitFor(`${ref}: patch reaches the pod template`, () => (JSON.stringify(workload(c, c.get(ex.plural, parent.metadata.name, ns) as Obj)?.spec.template) !== before ? true : undefined))
+    await waitFor(`${ref}: patch reaches the pod template`, () =>
+      JSON.stringify(workload(c, c.get(ex.plural, parent.metadata.name, ns) as Obj)?.spec.template) !== before ? true : undefined,
+    )
     // Delete: the children go with the parent (owner references, garbage collector).
     const uid = c.get(ex.plural, parent.metadata.name, ns)?.metadata.uid
     c.kubectl(['delete', '-n', ns, ref, '--wait=true', '--timeout=300s'])
@@ -241,7 +276,8 @@ async function controlPlaneScenarios(c: Cluster, examples: Example[]): Promise<v
 /** A spec change every kind accepts: a new image for monerod, new pool args for xmrig. */
 function patchFor(obj: Obj): Record<string, unknown> {
   if (obj.spec?.xmrig) return { spec: { xmrig: { args: [...(obj.spec.xmrig.args ?? []).filter((a: string) => a !== '--tls'), '--donate-level=1'] } } }
-  if (obj.spec?.template?.spec?.monerod) return { spec: { template: { spec: { monerod: { args: [...obj.spec.template.spec.monerod.args, '--log-level=1'] } } } } }
+  if (obj.spec?.template?.spec?.monerod)
+    return { spec: { template: { spec: { monerod: { args: [...obj.spec.template.spec.monerod.args, '--log-level=1'] } } } } }
   return { spec: { monerod: { args: [...(obj.spec?.monerod?.args ?? []), '--log-level=1'] } } }
 }
 
@@ -253,7 +289,10 @@ async function podScenarios(c: Cluster, examples: Example[]): Promise<void> {
   const ns = 'e2e-pods'
   c.tryKubectl(['create', 'namespace', ns])
   for (const ex of examples) {
-    if (ex.obj.spec?.xmrig) { log(`[pods] ${ex.file}: skipped (would mine on a public pool); covered by the control-plane scenario`); continue }
+    if (ex.obj.spec?.xmrig) {
+      log(`[pods] ${ex.file}: skipped (would mine on a public pool); covered by the control-plane scenario`)
+      continue
+    }
     const obj = structuredClone(ex.obj)
     obj.spec.replicas = 1
     delete obj.spec.hardAntiAffinity // one kind node
@@ -276,14 +315,24 @@ async function podScenarios(c: Cluster, examples: Example[]): Promise<void> {
       return w && w.status?.updateRevision === w.status?.currentRevision && w.status?.updatedReplicas === 2 ? p : undefined
     })
     const w = workload(c, c.get(ex.plural, parent.metadata.name, ns) as Obj) as Obj
-    const selector = Object.entries(w.spec.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',')
-    const pvcs = () => (JSON.parse(c.kubectl(['get', 'pvc', '-n', ns, '-l', selector, '-o', 'json'], { quiet: true })) as { items: Obj[] }).items.map((p) => p.metadata.name).sort()
+    const selector = Object.entries(w.spec.selector.matchLabels as Record<string, string>)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',')
+    const pvcs = () =>
+      (JSON.parse(c.kubectl(['get', 'pvc', '-n', ns, '-l', selector, '-o', 'json'], { quiet: true })) as { items: Obj[] }).items
+        .map((p) => p.metadata.name)
+        .sort()
     const before = pvcs()
     if (before.length === 0) log(`  ${ref}: no PVCs (no volumeClaimTemplates in this example)`)
     c.kubectl(['delete', '-n', ns, ref, '--wait=true', '--timeout=300s'])
-    await waitFor(`${ref}: pods gone`, () => (JSON.parse(c.kubectl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json'], { quiet: true })) as { items: unknown[] }).items.length === 0 ? true : undefined)
+    await waitFor(`${ref}: pods gone`, () =>
+      (JSON.parse(c.kubectl(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json'], { quiet: true })) as { items: unknown[] }).items.length === 0
+        ? true
+        : undefined,
+    )
     const after = pvcs()
-    if (JSON.stringify(after) !== JSON.stringify(before)) throw new E2eError(`${ref}: chain-data PVCs not retained: before ${before.join(',')} after ${after.join(',')}`)
+    if (JSON.stringify(after) !== JSON.stringify(before))
+      throw new E2eError(`${ref}: chain-data PVCs not retained: before ${before.join(',')} after ${after.join(',')}`)
     log(`  ${ref}: ${after.length} PVC(s) retained after delete`)
   }
   c.tryKubectl(['delete', 'namespace', ns, '--wait=false'])
@@ -314,12 +363,26 @@ function buildImage(c: Cluster, tools: Tools, kindCluster: string | undefined): 
 
 function helmInstall(c: Cluster, tools: Tools, image: { repository: string; tag: string; pullPolicy: string }): void {
   must(tools.helm, [
-    'upgrade', '--install', RELEASE, repoPath('charts', 'monero-operator'),
-    '--kubeconfig', c.kubeconfig,
-    '--namespace', OPERATOR_NS, '--create-namespace',
-    '--set', `image.repository=${image.repository}`, '--set', `image.tag=${image.tag}`, '--set', `image.pullPolicy=${image.pullPolicy}`,
-    '--set', 'networkPolicy.enabled=true',
-    '--wait', '--timeout', `${TIMEOUT_MS / 1000}s`,
+    'upgrade',
+    '--install',
+    RELEASE,
+    repoPath('charts', 'monero-operator'),
+    '--kubeconfig',
+    c.kubeconfig,
+    '--namespace',
+    OPERATOR_NS,
+    '--create-namespace',
+    '--set',
+    `image.repository=${image.repository}`,
+    '--set',
+    `image.tag=${image.tag}`,
+    '--set',
+    `image.pullPolicy=${image.pullPolicy}`,
+    '--set',
+    'networkPolicy.enabled=true',
+    '--wait',
+    '--timeout',
+    `${TIMEOUT_MS / 1000}s`,
   ])
   c.kubectl(['-n', OPERATOR_NS, 'rollout', 'status', `deployment/${RELEASE}`, `--timeout=${TIMEOUT_MS / 1000}s`])
   const seed = c.get('secret', `${RELEASE}-key-seed`, OPERATOR_NS)
@@ -346,7 +409,9 @@ async function main(): Promise<number> {
       const config = join(work, 'kind.yaml')
       writeFileSync(config, stringify({ kind: 'Cluster', apiVersion: 'kind.x-k8s.io/v1alpha4', nodes: [{ role: 'control-plane' }, { role: 'worker' }] }))
       created = true
-      must(tools.kind as string, ['create', 'cluster', '--name', CLUSTER, '--kubeconfig', kubeconfig, '--config', config, '--wait', '300s'], { stdio: ['ignore', 'inherit', 'inherit'] })
+      must(tools.kind as string, ['create', 'cluster', '--name', CLUSTER, '--kubeconfig', kubeconfig, '--config', config, '--wait', '300s'], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      })
     } else {
       kubeconfig = existing
       log(`using the existing cluster in ${existing}`)

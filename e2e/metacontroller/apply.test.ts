@@ -46,7 +46,12 @@ const baseSts = (): Obj => ({
       },
     },
     volumeClaimTemplates: [
-      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
     ],
   },
 })
@@ -94,7 +99,12 @@ t.test('issue 13: a volumeClaimTemplates item the apiserver completes is replace
 })
 
 t.test('issue 13: a default the apiserver omits is "missing" on every sync', async (t) => {
-  const desired: Obj = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'ns' }, spec: { clusterIP: 'None', publishNotReadyAddresses: false } }
+  const desired: Obj = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 's', namespace: 'ns' },
+    spec: { clusterIP: 'None', publishNotReadyAddresses: false },
+  }
   const live = stored(withLastApplied(desired), (o) => delete o.spec.publishNotReadyAddresses)
   const r = applyDesired(live, desired)
   t.equal(r.changed, true)
@@ -127,7 +137,10 @@ t.test('without a last-applied annotation nothing is removed', async (t) => {
   const r = applyDesired(live, baseSts())
   t.equal((r.merged.spec as Obj).minReadySeconds, 5)
   t.equal(r.changed, true, 'the annotation itself is added')
-  t.same(diffPaths(live, r.merged).map((l) => l.split(':')[0]), ['metadata.annotations'])
+  t.same(
+    diffPaths(live, r.merged).map((l) => l.split(':')[0]),
+    ['metadata.annotations'],
+  )
 })
 
 t.test('scalars are replaced; lists of scalars are replaced whole', async (t) => {
@@ -139,23 +152,37 @@ t.test('scalars are replaced; lists of scalars are replaced whole', async (t) =>
   const r = applyDesired(live, after)
   t.equal((r.merged.spec as Obj).replicas, 3)
   t.same((r.merged.spec as Obj).template.spec.containers[0].args, ['--b'])
-  t.same(diffPaths(live, r.merged).filter((l) => !l.startsWith('metadata.annotations')), [
-    'spec.replicas: 2 -> 3',
-    'spec.template.spec.containers[0].args: ["--a","--b"] -> ["--b"]',
-  ])
+  t.same(
+    diffPaths(live, r.merged).filter((l) => !l.startsWith('metadata.annotations')),
+    ['spec.replicas: 2 -> 3', 'spec.template.spec.containers[0].args: ["--a","--b"] -> ["--b"]'],
+  )
 })
 
 t.test('list maps: items merged by key, removed when dropped from desired, foreign items kept, order kept', async (t) => {
   const before: Obj = {
     kind: 'X',
     metadata: { name: 'x' },
-    spec: { containers: [{ name: 'a', image: '1' }, { name: 'b', image: '1' }] },
+    spec: {
+      containers: [
+        { name: 'a', image: '1' },
+        { name: 'b', image: '1' },
+      ],
+    },
   }
   const live = stored(withLastApplied(before), (o) => {
     o.spec.containers[0].imagePullPolicy = 'Always'
     o.spec.containers.unshift({ name: 'injected', image: 'sidecar' }) // added by someone else
   })
-  const after: Obj = { kind: 'X', metadata: { name: 'x' }, spec: { containers: [{ name: 'c', image: '1' }, { name: 'a', image: '2' }] } }
+  const after: Obj = {
+    kind: 'X',
+    metadata: { name: 'x' },
+    spec: {
+      containers: [
+        { name: 'c', image: '1' },
+        { name: 'a', image: '2' },
+      ],
+    },
+  }
   const r = applyDesired(live, after)
   t.same((r.merged.spec as Obj).containers, [
     { name: 'injected', image: 'sidecar' },
@@ -192,7 +219,24 @@ t.test('merge keys compare as text; numbers and strings with the same text are o
   const out = merge({ ports: [{ port: 80, protocol: 'TCP' }] }, { ports: [{ port: 80 }] }, { ports: [{ port: 80, name: 'http' }, { port: 443 }] })
   t.same(out, { ports: [{ port: 80, protocol: 'TCP', name: 'http' }, { port: 443 }] })
   // Go's quirk: a key duplicated in the observed list yields the merged item at each place.
-  t.same(merge({ l: [{ name: 'a', v: 1 }, { name: 'a', v: 2 }] }, null, { l: [{ name: 'a', w: 3 }] }), { l: [{ name: 'a', v: 2, w: 3 }, { name: 'a', v: 2, w: 3 }] })
+  t.same(
+    merge(
+      {
+        l: [
+          { name: 'a', v: 1 },
+          { name: 'a', v: 2 },
+        ],
+      },
+      null,
+      { l: [{ name: 'a', w: 3 }] },
+    ),
+    {
+      l: [
+        { name: 'a', v: 2, w: 3 },
+        { name: 'a', v: 2, w: 3 },
+      ],
+    },
+  )
 })
 
 t.test('type mismatches follow the Go code', async (t) => {
@@ -229,8 +273,10 @@ t.test('ownerReferences and other annotations that Metacontroller or others adde
   const parent = { apiVersion: 'monero.example/v1', kind: 'P', metadata: { name: 'p', namespace: 'ns', uid: 'pu' } }
   const desired = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', annotations: { mine: 'yes' } }, data: { a: 'b' } }
   const created = forCreate(desired, parent)
-  t.same((created.metadata as Obj).ownerReferences, [{ apiVersion: 'monero.example/v1', kind: 'P', name: 'p', uid: 'pu', controller: true, blockOwnerDeletion: true }])
-  t.equal((created.metadata as Obj).namespace, 'ns', 'namespace defaulted to the parent\'s')
+  t.same((created.metadata as Obj).ownerReferences, [
+    { apiVersion: 'monero.example/v1', kind: 'P', name: 'p', uid: 'pu', controller: true, blockOwnerDeletion: true },
+  ])
+  t.equal((created.metadata as Obj).namespace, 'ns', "namespace defaulted to the parent's")
   t.same(getLastApplied(created), defaultNamespace(desired, 'ns'), 'the annotation holds the desired object, namespace defaulted, without the ownerReference')
   const live = stored(created, (o) => (o.metadata.annotations['kubectl.kubernetes.io/restartedAt'] = 'now'))
   const r = applyDesired(live, defaultNamespace(desired, 'ns'))

@@ -152,7 +152,8 @@ export function readControllers(...files: string[]): CompositeController[] {
 /** The CompositeControllers among objects (e.g. a rendered Helm chart). */
 export function controllersIn(objects: unknown[]): CompositeController[] {
   return objects.filter(
-    (o): o is CompositeController => typeof o === 'object' && o !== null && (o as Json).kind === 'CompositeController' && (o as Json).apiVersion === 'metacontroller.k8s.io/v1alpha1',
+    (o): o is CompositeController =>
+      typeof o === 'object' && o !== null && (o as Json).kind === 'CompositeController' && (o as Json).apiVersion === 'metacontroller.k8s.io/v1alpha1',
   )
 }
 
@@ -514,7 +515,9 @@ class ControllerRunner {
       }
       res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(parseDuration(webhook.timeout, 10_000)) })
     } catch (err) {
-      throw new SyncFailure(`sync hook failed: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`)
+      throw new SyncFailure(
+        `sync hook failed: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause: Error }).cause.message})` : ''}`,
+      )
     }
     const text = await res.text()
     if (res.status === 429) {
@@ -571,7 +574,14 @@ class ControllerRunner {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { generateName: `${parent.metadata.name}.`, namespace: ns },
-      involvedObject: { apiVersion: parent.apiVersion, kind: parent.kind, name: parent.metadata.name, namespace: ns, uid: parent.metadata.uid, resourceVersion: parent.metadata.resourceVersion },
+      involvedObject: {
+        apiVersion: parent.apiVersion,
+        kind: parent.kind,
+        name: parent.metadata.name,
+        namespace: ns,
+        uid: parent.metadata.uid,
+        resourceVersion: parent.metadata.resourceVersion,
+      },
       reason: 'SyncError',
       message: text,
       type: 'Warning',

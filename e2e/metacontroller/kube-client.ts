@@ -55,7 +55,9 @@ export class KubeClient {
             // plain-text answer
           }
           if (process.env.DRIVER_DEBUG && typeof parsed === 'string' && (res.statusCode ?? 0) >= 400) {
-            process.stderr.write(`[kube-client] ${method} ${path} -> ${res.statusCode} ${JSON.stringify(res.headers)} ${text.slice(0, 200)} (request: ${payload?.length ?? 0} chars, headers ${JSON.stringify(Object.keys(options.headers ?? {}))})\n`)
+            process.stderr.write(
+              `[kube-client] ${method} ${path} -> ${res.statusCode} ${JSON.stringify(res.headers)} ${text.slice(0, 200)} (request: ${payload?.length ?? 0} chars, headers ${JSON.stringify(Object.keys(options.headers ?? {}))})\n`,
+            )
           }
           resolve({ status: res.statusCode ?? 0, body: parsed })
         })

@@ -13,14 +13,19 @@ if (env) {
     const ns = await s.get(`/api/v1/namespaces/${OPERATOR_NS}`)
     t.equal(ns.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted', `namespace ${OPERATOR_NS} enforces the restricted Pod Security Standard`)
 
-    const deploy = await s.waitFor('the hook Deployment available', async () => {
-      const d = await s.get(`/apis/apps/v1/namespaces/${OPERATOR_NS}/deployments/${RELEASE}`)
-      return d.status?.readyReplicas === d.spec.replicas && d.status?.updatedReplicas === d.spec.replicas && d
-    }, 180)
+    const deploy = await s.waitFor(
+      'the hook Deployment available',
+      async () => {
+        const d = await s.get(`/apis/apps/v1/namespaces/${OPERATOR_NS}/deployments/${RELEASE}`)
+        return d.status?.readyReplicas === d.spec.replicas && d.status?.updatedReplicas === d.spec.replicas && d
+      },
+      180,
+    )
     t.ok(deploy.spec.replicas >= 1, `${deploy.spec.replicas} replicas wanted`)
     if (env.operatorImage) t.equal(deploy.spec.template.spec.containers[0].image, env.operatorImage, 'runs the locally built image')
 
-    const pods = (await s.get(`/api/v1/namespaces/${OPERATOR_NS}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${RELEASE}`)}`)).items as Json[]
+    const pods = (await s.get(`/api/v1/namespaces/${OPERATOR_NS}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${RELEASE}`)}`))
+      .items as Json[]
     const hookPods = pods.filter((p) => p.metadata.ownerReferences?.[0]?.kind === 'ReplicaSet')
     t.equal(hookPods.length, deploy.spec.replicas, 'one pod per replica')
     for (const pod of hookPods) {
@@ -31,10 +36,17 @@ if (env) {
       t.equal(restarts, 0, `${pod.metadata.name}: no restarts (liveness and startup probes pass)`)
       t.equal(pod.spec.securityContext?.runAsNonRoot ?? c.securityContext?.runAsNonRoot, true, `${pod.metadata.name}: runAsNonRoot`)
       t.same(c.securityContext?.capabilities?.drop, ['ALL'], `${pod.metadata.name}: all capabilities dropped`)
-      t.equal(c.env?.some((e: Json) => e.name === 'HOOK_BEARER_TOKEN_FILE'), true, `${pod.metadata.name}: hook auth on`)
+      t.equal(
+        c.env?.some((e: Json) => e.name === 'HOOK_BEARER_TOKEN_FILE'),
+        true,
+        `${pod.metadata.name}: hook auth on`,
+      )
     }
     const policies = (await s.get(`/apis/networking.k8s.io/v1/namespaces/${OPERATOR_NS}/networkpolicies`)).items as Json[]
-    t.ok(policies.some((p) => p.metadata.name === RELEASE), 'NetworkPolicy installed')
+    t.ok(
+      policies.some((p) => p.metadata.name === RELEASE),
+      'NetworkPolicy installed',
+    )
 
     const ccs = (await s.get('/apis/metacontroller.k8s.io/v1alpha1/compositecontrollers')).items as Json[]
     const ours = ccs.filter((c) => /\.utxo\.com\.br$/.test(c.metadata.name))

@@ -32,12 +32,18 @@ if (env) {
       // Running is enough here: a mainnet monerod in a cluster without internet spends about
       // 150 s in DNS checkpoint lookups before its RPC (and so readiness) is up.
       const running = (x: Json) => x.status.phase === 'Running'
-      const pods = await s.waitFor('one running pod and two unschedulable ones', async () => {
-        const p = await s.pods(selector)
-        const ready = p.filter(running)
-        const waiting = p.filter((x) => (x.status.conditions as Json[] | undefined)?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable'))
-        return p.length === 3 && ready.length === Math.min(nodes.length, 3) && waiting.length === 3 - ready.length && p
-      }, 300)
+      const pods = await s.waitFor(
+        'one running pod and two unschedulable ones',
+        async () => {
+          const p = await s.pods(selector)
+          const ready = p.filter(running)
+          const waiting = p.filter((x) =>
+            (x.status.conditions as Json[] | undefined)?.some((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable'),
+          )
+          return p.length === 3 && ready.length === Math.min(nodes.length, 3) && waiting.length === 3 - ready.length && p
+        },
+        300,
+      )
       for (const p of pods.filter((x) => !running(x))) {
         const cond = (p.status.conditions as Json[]).find((c) => c.type === 'PodScheduled')!
         t.equal(p.status.phase, 'Pending', `${p.metadata.name} Pending`)
@@ -75,14 +81,17 @@ if (env) {
         // required anti-affinity, which keeps every new pod off the node, and the StatefulSet
         // controller waits for the new pod before replacing the old one.
         const stuck = (await s.pods(selector)).filter((x) => !podReady(x))
-        const why = stuck.map((x) => `${x.metadata.name}: ${(x.status.conditions as Json[] | undefined)?.find((c) => c.type === 'PodScheduled')?.message ?? x.status.phase}`)
+        const why = stuck.map(
+          (x) => `${x.metadata.name}: ${(x.status.conditions as Json[] | undefined)?.find((c) => c.type === 'PodScheduled')?.message ?? x.status.phase}`,
+        )
         t.comment(`rollout stalled (${(err as Error).message}): ${why.join(' | ')}`)
         t.ok(false, 'turning hardAntiAffinity off rolls out by itself on one node', {
-          todo: 'the old pod\'s required anti-affinity blocks its replacements; a user has to delete the old pods (done next)',
+          todo: "the old pod's required anti-affinity blocks its replacements; a user has to delete the old pods (done next)",
         })
         const set = await s.get(pathFor('StatefulSet', s.namespace, sts))
         for (const x of await s.pods(selector)) {
-          if (x.metadata.labels['controller-revision-hash'] !== set.status.updateRevision) await s.request('DELETE', pathFor('Pod', s.namespace, x.metadata.name))
+          if (x.metadata.labels['controller-revision-hash'] !== set.status.updateRevision)
+            await s.request('DELETE', pathFor('Pod', s.namespace, x.metadata.name))
         }
         pods = await s.waitFor('3 Ready pods after deleting the old ones', allReady, 480)
       }
@@ -98,13 +107,18 @@ if (env) {
         t.not(uid, '0', `${pn}: monerod runs as a non-root user (uid ${uid})`)
         const owner = s.exec(pn, 'monerod', ['stat', '-c', '%u', '/data/lmdb/data.mdb']).trim()
         t.equal(owner, uid, `${pn}: monerod wrote /data/lmdb/data.mdb as uid ${uid}`)
-        const metrics = await s.waitFor(`${pn}: exporter serves monerod_up 1`, async () => {
-          const text = await podHttp(s, pn, 9533, '/metrics')
-          return /^monerod_up 1$/m.test(text) && text
-        }, 60)
+        const metrics = await s.waitFor(
+          `${pn}: exporter serves monerod_up 1`,
+          async () => {
+            const text = await podHttp(s, pn, 9533, '/metrics')
+            return /^monerod_up 1$/m.test(text) && text
+          },
+          60,
+        )
         t.match(metrics, /^monerod_up 1$/m, `${pn}: exporter reports monerod_up 1`)
       }
     })
-    if (s.driver) t.comment(`driver: ${s.driver.stats.creates.length} creates, ${s.driver.updateCount()} updates, ${s.driver.stats.errors.size} parents with errors`)
+    if (s.driver)
+      t.comment(`driver: ${s.driver.stats.creates.length} creates, ${s.driver.updateCount()} updates, ${s.driver.stats.errors.size} parents with errors`)
   })
 }

@@ -30,43 +30,59 @@ if (env) {
 
     const pods = await phase('4 members Ready', async () => {
       await s.create(network)
-      return s.waitFor(`${MEMBERS} Ready members`, async () => {
-        const p = await s.pods(selector)
-        const bad = p.filter((x) => (x.status.containerStatuses as Json[] | undefined)?.some((c) => c.restartCount > 2))
-        if (bad.length > 0) throw new GiveUp(`crash-looping: ${bad.map((x) => x.metadata.name).join(', ')}`)
-        return p.length === MEMBERS && p.every(podReady) && p
-      }, 300)
+      return s.waitFor(
+        `${MEMBERS} Ready members`,
+        async () => {
+          const p = await s.pods(selector)
+          const bad = p.filter((x) => (x.status.containerStatuses as Json[] | undefined)?.some((c) => c.restartCount > 2))
+          if (bad.length > 0) throw new GiveUp(`crash-looping: ${bad.map((x) => x.metadata.name).join(', ')}`)
+          return p.length === MEMBERS && p.every(podReady) && p
+        },
+        300,
+      )
     })
     const names = pods.map((p) => p.metadata.name as string).sort()
     const ips = new Set(pods.map((p) => p.status.podIP as string))
 
     await phase('the network forms through cluster DNS, inside the set', async () => {
-      const connected = await s.waitFor('every member connected to another member', async () => {
-        const all: Record<string, Json[]> = {}
-        for (const pod of names) {
-          const conns = (monerodRpc(s, pod, 'get_connections').connections ?? []) as Json[]
-          if (conns.length === 0) return false
-          all[pod] = conns
-        }
-        return all
-      }, 180)
+      const connected = await s.waitFor(
+        'every member connected to another member',
+        async () => {
+          const all: Record<string, Json[]> = {}
+          for (const pod of names) {
+            const conns = (monerodRpc(s, pod, 'get_connections').connections ?? []) as Json[]
+            if (conns.length === 0) return false
+            all[pod] = conns
+          }
+          return all
+        },
+        180,
+      )
       for (const [pod, conns] of Object.entries(connected)) {
         const outside = conns.filter((c) => !ips.has(c.host ?? c.ip))
-        t.equal(outside.length, 0, `${pod}: ${conns.length} connection(s), none leaves the set${outside.length ? `: ${outside.map((c) => c.address).join(', ')}` : ''}`)
+        t.equal(
+          outside.length,
+          0,
+          `${pod}: ${conns.length} connection(s), none leaves the set${outside.length ? `: ${outside.map((c) => c.address).join(', ')}` : ''}`,
+        )
       }
     })
 
     const target = await phase('blocks generated on one member reach all', async () => {
       const start = height(names[0]!)
-      await s.waitFor('generateblocks accepted (not BUSY)', async () => {
-        try {
-          const r = monerodRpc(s, names[0]!, 'generateblocks', { amount_of_blocks: 5, wallet_address: ADDRESS })
-          return r.status === 'OK' && r
-        } catch (err) {
-          if (/BUSY|not synchronized/i.test((err as Error).message)) return false
-          throw err
-        }
-      }, 120)
+      await s.waitFor(
+        'generateblocks accepted (not BUSY)',
+        async () => {
+          try {
+            const r = monerodRpc(s, names[0]!, 'generateblocks', { amount_of_blocks: 5, wallet_address: ADDRESS })
+            return r.status === 'OK' && r
+          } catch (err) {
+            if (/BUSY|not synchronized/i.test((err as Error).message)) return false
+            throw err
+          }
+        },
+        120,
+      )
       const want = start + 5
       for (const pod of names) {
         const h = await s.waitFor(`${pod} at height ${want}`, async () => (height(pod) >= want ? height(pod) : false), 120)
@@ -83,10 +99,14 @@ if (env) {
       s.exec(victim, 'monerod', ['sh', '-c', `echo ${before.metadata.uid} > /data/scenario-marker`])
       const del = await s.request('DELETE', pathFor('Pod', s.namespace, victim))
       t.equal(del.status, 200, `${victim} deleted`)
-      const back = await s.waitFor(`${victim} back and Ready`, async () => {
-        const p = (await s.pods(selector)).find((x) => x.metadata.name === victim)
-        return p && p.metadata.uid !== before.metadata.uid && podReady(p) && p
-      }, 180)
+      const back = await s.waitFor(
+        `${victim} back and Ready`,
+        async () => {
+          const p = (await s.pods(selector)).find((x) => x.metadata.name === victim)
+          return p && p.metadata.uid !== before.metadata.uid && podReady(p) && p
+        },
+        180,
+      )
       t.not(back.metadata.uid, before.metadata.uid, 'a new pod')
       const claimAfter = await s.get(claimPath)
       t.equal(claimAfter.metadata.uid, claimBefore.metadata.uid, 'on the same claim')
@@ -94,7 +114,10 @@ if (env) {
       const h = height(victim)
       t.ok(h >= target, `its chain is there: height ${h} >= ${target}`)
       const others = names.filter((n) => n !== victim).map(height)
-      t.ok(others.every((o) => o === h || o >= target), `same height as the others (${others.join(', ')})`)
+      t.ok(
+        others.every((o) => o === h || o >= target),
+        `same height as the others (${others.join(', ')})`,
+      )
     })
   })
 }

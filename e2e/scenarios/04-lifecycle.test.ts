@@ -25,10 +25,14 @@ if (env) {
       },
     })
     const ready = (n: number, what: string, extra: (p: Json[]) => boolean = () => true) =>
-      s.waitFor(what, async () => {
-        const p = await s.pods(selector)
-        return p.length === n && p.every(podReady) && extra(p) && p
-      }, 300)
+      s.waitFor(
+        what,
+        async () => {
+          const p = await s.pods(selector)
+          return p.length === n && p.every(podReady) && extra(p) && p
+        },
+        300,
+      )
     await phase('2 pods Ready', () => ready(2, '2 Ready pods'))
 
     await phase('kubectl scale to 3 and back to 2', async () => {
@@ -53,15 +57,15 @@ if (env) {
       }
       await s.patch('MoneroNodeSet', name, { spec: { monerod: { args: OFFLINE_ARGS.concat('--out-peers=8') } } })
       let mostDown = 0
-      const rolled = await s.waitFor('every pod rolled to --out-peers=8 and Ready', async () => {
-        const p = await s.pods(selector)
-        mostDown = Math.max(mostDown, 2 - p.filter(podReady).length)
-        return (
-          p.length === 2 &&
-          p.every((x) => podReady(x) && JSON.stringify(x.spec.containers[0].args).includes('--out-peers=8')) &&
-          p
-        )
-      }, 420)
+      const rolled = await s.waitFor(
+        'every pod rolled to --out-peers=8 and Ready',
+        async () => {
+          const p = await s.pods(selector)
+          mostDown = Math.max(mostDown, 2 - p.filter(podReady).length)
+          return p.length === 2 && p.every((x) => podReady(x) && JSON.stringify(x.spec.containers[0].args).includes('--out-peers=8')) && p
+        },
+        420,
+      )
       t.ok(mostDown <= 1, `at most one pod down at a time (seen ${mostDown})`)
       for (const p of rolled) {
         const old = pods.find((x) => x.metadata.name === p.metadata.name)!
@@ -86,12 +90,18 @@ if (env) {
       }
       const before = await children()
       const deletesBefore = s.driver?.stats.deletes.length ?? 0
-      const hookPods = (await s.get(`/api/v1/namespaces/${OPERATOR_NS}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${RELEASE}`)}`)).items as Json[]
+      const hookPods = (await s.get(`/api/v1/namespaces/${OPERATOR_NS}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${RELEASE}`)}`))
+        .items as Json[]
       for (const p of hookPods) await s.request('DELETE', `/api/v1/namespaces/${OPERATOR_NS}/pods/${p.metadata.name}`)
-      await s.waitFor('new hook pods Ready', async () => {
-        const now = (await s.get(`/api/v1/namespaces/${OPERATOR_NS}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${RELEASE}`)}`)).items as Json[]
-        return now.length >= hookPods.length && now.every((p) => podReady(p) && !hookPods.some((o) => o.metadata.uid === p.metadata.uid))
-      }, 180)
+      await s.waitFor(
+        'new hook pods Ready',
+        async () => {
+          const now = (await s.get(`/api/v1/namespaces/${OPERATOR_NS}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${RELEASE}`)}`))
+            .items as Json[]
+          return now.length >= hookPods.length && now.every((p) => podReady(p) && !hookPods.some((o) => o.metadata.uid === p.metadata.uid))
+        },
+        180,
+      )
       s.driver?.resyncAll()
       await s.driver?.idle(60_000)
       t.same(await children(), before, 'every child is still there (same uids)')
@@ -102,13 +112,17 @@ if (env) {
     await phase('deleting the parent removes the children and keeps the claims', async () => {
       const del = await s.request('DELETE', pathFor('MoneroNodeSet', s.namespace, name))
       t.equal(del.status, 200, 'MoneroNodeSet deleted')
-      await s.waitFor('StatefulSet, Services and PDB gone (garbage collector)', async () => {
-        for (const kind of ['StatefulSet', 'Service', 'PodDisruptionBudget']) {
-          const left = ((await s.get(pathFor(kind, s.namespace))).items as Json[]).filter((o) => o.metadata.labels?.['app.kubernetes.io/instance'] === name)
-          if (left.length > 0) return false
-        }
-        return true
-      }, 180)
+      await s.waitFor(
+        'StatefulSet, Services and PDB gone (garbage collector)',
+        async () => {
+          for (const kind of ['StatefulSet', 'Service', 'PodDisruptionBudget']) {
+            const left = ((await s.get(pathFor(kind, s.namespace))).items as Json[]).filter((o) => o.metadata.labels?.['app.kubernetes.io/instance'] === name)
+            if (left.length > 0) return false
+          }
+          return true
+        },
+        180,
+      )
       await s.waitFor('pods gone', async () => (await s.pods(selector)).length === 0, 120)
       const claims = ((await s.get(pathFor('PersistentVolumeClaim', s.namespace))).items as Json[]).map((c) => c.metadata.name).sort()
       t.same(claims, [`data-${sts}-0`, `data-${sts}-1`, `data-${sts}-2`], 'the chain-data claims are kept')

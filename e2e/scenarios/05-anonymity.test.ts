@@ -22,15 +22,23 @@ if (env) {
 
     const pods = await phase(`${replicas} pods Ready`, async () => {
       await s.create(nodeSet)
-      return s.waitFor(`${replicas} Ready pods`, async () => {
-        const p = await s.pods(selector)
-        return p.length === replicas && p.every(podReady) && p
-      }, 300)
+      return s.waitFor(
+        `${replicas} Ready pods`,
+        async () => {
+          const p = await s.pods(selector)
+          return p.length === replicas && p.every(podReady) && p
+        },
+        300,
+      )
     })
-    const parent = await s.waitFor('status.hiddenServices', async () => {
-      const p = await s.get(pathFor('MoneroNodeSet', s.namespace, name))
-      return (p.status?.hiddenServices as Json[] | undefined)?.length === replicas && p
-    }, 60)
+    const parent = await s.waitFor(
+      'status.hiddenServices',
+      async () => {
+        const p = await s.get(pathFor('MoneroNodeSet', s.namespace, name))
+        return (p.status?.hiddenServices as Json[] | undefined)?.length === replicas && p
+      },
+      60,
+    )
 
     await phase('sidecars non-root, addresses as in the status', async () => {
       for (const pod of pods) {
@@ -45,16 +53,24 @@ if (env) {
         }
         const torArgs = JSON.stringify(pod.spec.containers.find((c: Json) => c.name === 'tor').args)
         t.match(torArgs, /\/etc\/monero-operator\/tor\/torrc/, `${pn}: tor reads the rendered torrc`)
-        const onion = await s.waitFor(`${pn}: tor wrote its hostname`, async () => s.exec(pn, 'tor', ['cat', '/var/lib/tor/hidden_service/hostname']).trim(), 60)
+        const onion = await s.waitFor(
+          `${pn}: tor wrote its hostname`,
+          async () => s.exec(pn, 'tor', ['cat', '/var/lib/tor/hidden_service/hostname']).trim(),
+          60,
+        )
         t.equal(onion, expected.onion, `${pn}: tor's .onion is status.hiddenServices[${replica}].onion`)
         // i2pd's web console answers only requests for Host: localhost ("host mismatch" otherwise).
         const script =
           "require('http').get({ host: '127.0.0.1', port: 7070, path: '/?page=i2p_tunnels', headers: { Host: 'localhost' } }, (r) => { let t = ''; r.on('data', (c) => (t += c)); r.on('end', () => process.stdout.write(t)) })"
-        const page = await s.waitFor(`${pn}: i2pd shows its server tunnel`, async () => {
-          const text = s.exec(pn, 'i2pd', ['node', '-e', script])
-          const server = text.split('Server Tunnels')[1] ?? ''
-          return /\.b32\.i2p/.test(server) && server
-        }, 60)
+        const page = await s.waitFor(
+          `${pn}: i2pd shows its server tunnel`,
+          async () => {
+            const text = s.exec(pn, 'i2pd', ['node', '-e', script])
+            const server = text.split('Server Tunnels')[1] ?? ''
+            return /\.b32\.i2p/.test(server) && server
+          },
+          60,
+        )
         t.ok(page.includes(`${expected.i2p}:`), `${pn}: i2pd's server tunnel is status.hiddenServices[${replica}].i2p (${expected.i2p})`)
       }
     })

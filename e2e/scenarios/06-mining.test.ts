@@ -14,7 +14,7 @@ import { SMALL, STORAGE_SIZE, RPC_PORT, monerodRpc, pathFor, phase, podHttp, pod
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const ADDRESS = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A'
-const NO_OPT_IN = 'needs an opt-in that lets miners reach a member\'s unrestricted RPC (issue 14 §5); the hooks keep it on 127.0.0.1'
+const NO_OPT_IN = "needs an opt-in that lets miners reach a member's unrestricted RPC (issue 14 §5); the hooks keep it on 127.0.0.1"
 
 const env = scenarioEnv(t, ['monerodImage', 'xmrigImage'])
 if (env) {
@@ -38,10 +38,14 @@ if (env) {
       },
     })
     const members = await phase('2 network members Ready', () =>
-      s.waitFor('2 Ready members', async () => {
-        const p = await s.pods(netSelector)
-        return p.length === 2 && p.every(podReady) && p
-      }, 300),
+      s.waitFor(
+        '2 Ready members',
+        async () => {
+          const p = await s.pods(netSelector)
+          return p.length === 2 && p.every(podReady) && p
+        },
+        300,
+      ),
     )
     const names = members.map((p) => p.metadata.name as string).sort()
     const headless = (await s.get(pathFor('Service', s.namespace))).items.find((svc: Json) => svc.spec.clusterIP === 'None')?.metadata.name as string
@@ -67,20 +71,28 @@ if (env) {
       },
     })
     const pods = await phase('2 miner pods running', () =>
-      s.waitFor('2 miner pods with xmrig running', async () => {
-        const p = await s.pods(minerSelector)
-        return p.length === 2 && p.every((x) => (x.status.containerStatuses as Json[] | undefined)?.find((c) => c.name === 'xmrig')?.state?.running) && p
-      }, 240),
+      s.waitFor(
+        '2 miner pods with xmrig running',
+        async () => {
+          const p = await s.pods(minerSelector)
+          return p.length === 2 && p.every((x) => (x.status.containerStatuses as Json[] | undefined)?.find((c) => c.name === 'xmrig')?.state?.running) && p
+        },
+        240,
+      ),
     )
 
     await phase('each miner its own $(id); exporter up', async () => {
       const ids = pods.map((p) => s.exec(p.metadata.name, 'xmrig', ['printenv', 'id']).trim()).sort()
       t.same(ids, ['0', '1'], `each pod has its own $(id) (${ids.join(', ')})`)
       for (const p of pods) {
-        const text = await s.waitFor(`${p.metadata.name}: exporter serves xmrig_up`, async () => {
-          const m = await podHttp(s, p.metadata.name, 9533, '/metrics')
-          return /^xmrig_up /m.test(m) && m
-        }, 90)
+        const text = await s.waitFor(
+          `${p.metadata.name}: exporter serves xmrig_up`,
+          async () => {
+            const m = await podHttp(s, p.metadata.name, 9533, '/metrics')
+            return /^xmrig_up /m.test(m) && m
+          },
+          90,
+        )
         t.match(text, /^xmrig_up 1$/m, `${p.metadata.name}: xmrig_up 1`)
       }
     })
@@ -92,7 +104,11 @@ if (env) {
       t.comment(`a miner dialing ${target(names[0]!)} gets: ${seen}`)
       let mined = false
       try {
-        await s.waitFor('the network height to grow by 2 blocks', async () => (monerodRpc(s, names[0]!, '/get_height').height as number) >= startHeight + 2, 120)
+        await s.waitFor(
+          'the network height to grow by 2 blocks',
+          async () => (monerodRpc(s, names[0]!, '/get_height').height as number) >= startHeight + 2,
+          120,
+        )
         mined = true
       } catch (err) {
         t.comment((err as Error).message)
@@ -109,14 +125,18 @@ if (env) {
 
     await phase('a pool change by patch rolls the miners', async () => {
       await s.patch('MoneroMiningNodeSet', miners, { spec: { pool: { url: target(names[1]!) } } })
-      const rolled = await s.waitFor('both miners recreated with the new pool', async () => {
-        const p = await s.pods(minerSelector)
-        return (
-          p.length === 2 &&
-          p.every((x) => !pods.some((o) => o.metadata.uid === x.metadata.uid) && JSON.stringify(x.spec.containers[0].args).includes(target(names[1]!))) &&
-          p
-        )
-      }, 240)
+      const rolled = await s.waitFor(
+        'both miners recreated with the new pool',
+        async () => {
+          const p = await s.pods(minerSelector)
+          return (
+            p.length === 2 &&
+            p.every((x) => !pods.some((o) => o.metadata.uid === x.metadata.uid) && JSON.stringify(x.spec.containers[0].args).includes(target(names[1]!))) &&
+            p
+          )
+        },
+        240,
+      )
       t.equal(rolled.length, 2, `both miners now dial ${target(names[1]!)}`)
     })
   })

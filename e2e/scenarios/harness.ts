@@ -156,8 +156,22 @@ const COMPOSITE_CONTROLLER_CRD = {
   spec: {
     group: 'metacontroller.k8s.io',
     scope: 'Cluster',
-    names: { kind: 'CompositeController', plural: 'compositecontrollers', singular: 'compositecontroller', listKind: 'CompositeControllerList', shortNames: ['cc'] },
-    versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }, subresources: { status: {} } }],
+    names: {
+      kind: 'CompositeController',
+      plural: 'compositecontrollers',
+      singular: 'compositecontroller',
+      listKind: 'CompositeControllerList',
+      shortNames: ['cc'],
+    },
+    versions: [
+      {
+        name: 'v1alpha1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        subresources: { status: {} },
+      },
+    ],
   },
 }
 
@@ -166,10 +180,14 @@ export async function installOperator(env: ScenarioEnv, api: KubeClient, waitFor
   if (env.controller === 'driver') {
     const res = await api.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', COMPOSITE_CONTROLLER_CRD)
     if (res.status !== 201 && res.status !== 409) throw new Error(`CompositeController stand-in CRD: ${messageOf(res)}`)
-    await waitFor('the CompositeController CRD to be Established', async () => {
-      const crd = await api.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/compositecontrollers.metacontroller.k8s.io')
-      return (crd.body.status?.conditions as Json[] | undefined)?.some((c) => c.type === 'Established' && c.status === 'True')
-    }, 30)
+    await waitFor(
+      'the CompositeController CRD to be Established',
+      async () => {
+        const crd = await api.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/compositecontrollers.metacontroller.k8s.io')
+        return (crd.body.status?.conditions as Json[] | undefined)?.some((c) => c.type === 'Established' && c.status === 'True')
+      },
+      30,
+    )
   }
   // The namespace first, so the restricted Pod Security Standard applies to the hook pods.
   const ns = await api.request('POST', '/api/v1/namespaces', {
@@ -198,11 +216,27 @@ export async function installOperator(env: ScenarioEnv, api: KubeClient, waitFor
   const colon = image.lastIndexOf(':')
   const [repository, tag] = colon > image.lastIndexOf('/') ? [image.slice(0, colon), image.slice(colon + 1)] : [image, 'latest']
   const args = [
-    'upgrade', '--install', RELEASE, repoPath('charts', 'monero-operator'),
-    '--kubeconfig', env.kubeconfig, '--namespace', OPERATOR_NS,
-    '--set', `image.repository=${repository}`, '--set', `image.tag=${tag}`, '--set', `image.pullPolicy=${env.pullPolicy}`,
-    '--set', 'hookAuth.enabled=true', '--set', 'networkPolicy.enabled=true',
-    '--wait', '--timeout', `${Math.round(180 * env.timeoutScale)}s`,
+    'upgrade',
+    '--install',
+    RELEASE,
+    repoPath('charts', 'monero-operator'),
+    '--kubeconfig',
+    env.kubeconfig,
+    '--namespace',
+    OPERATOR_NS,
+    '--set',
+    `image.repository=${repository}`,
+    '--set',
+    `image.tag=${tag}`,
+    '--set',
+    `image.pullPolicy=${env.pullPolicy}`,
+    '--set',
+    'hookAuth.enabled=true',
+    '--set',
+    'networkPolicy.enabled=true',
+    '--wait',
+    '--timeout',
+    `${Math.round(180 * env.timeoutScale)}s`,
   ]
   const r = spawnSync(helm, args, { encoding: 'utf8', timeout: 300_000 * env.timeoutScale })
   if (r.status !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.status}):\n${r.stderr}${r.stdout}`)
@@ -231,7 +265,8 @@ export async function setupScenario(t: Tap, env: ScenarioEnv, name: string): Pro
         if (err instanceof GiveUp) throw err
         last = err
       }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutSeconds * env.timeoutScale} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`)
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutSeconds * env.timeoutScale} s waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`)
       await new Promise((r) => setTimeout(r, 1000))
     }
   }
@@ -246,7 +281,13 @@ export async function setupScenario(t: Tap, env: ScenarioEnv, name: string): Pro
       if (list.status !== 200) throw new Error(`CompositeControllers: ${messageOf(list)}`)
       const controllers = controllersIn(list.body.items.map((o: Json) => ({ ...o, apiVersion: 'metacontroller.k8s.io/v1alpha1', kind: 'CompositeController' })))
       if (controllers.length === 0) throw new Error('no CompositeController in the cluster (is the chart installed with controllers.enabled?)')
-      return startDriver({ kubeConfig: kc, controllers, hookAccess: env.hookAccess, backoffMaxMs: 10_000, log: (m) => (/Updating|Deleting|sync error/.test(m) ? log(`driver: ${m}`) : undefined) })
+      return startDriver({
+        kubeConfig: kc,
+        controllers,
+        hookAccess: env.hookAccess,
+        backoffMaxMs: 10_000,
+        log: (m) => (/Updating|Deleting|sync error/.test(m) ? log(`driver: ${m}`) : undefined),
+      })
     })
     t.teardown(() => driver!.stop())
   }
@@ -355,6 +396,7 @@ process.stdout.write(await res.text());
 /** GET of a pod's HTTP port through the apiserver's pod proxy. */
 export async function podHttp(s: Scenario, pod: string, port: number, path: string): Promise<string> {
   const res = await s.api.request('GET', `/api/v1/namespaces/${s.namespace}/pods/${pod}:${port}/proxy${path}`)
-  if (res.status !== 200) throw new Error(`GET pod ${pod}:${port}${path}: ${res.status} ${typeof res.body === 'string' ? res.body.slice(0, 200) : messageOf(res)}`)
+  if (res.status !== 200)
+    throw new Error(`GET pod ${pod}:${port}${path}: ${res.status} ${typeof res.body === 'string' ? res.body.slice(0, 200) : messageOf(res)}`)
   return typeof res.body === 'string' ? res.body : JSON.stringify(res.body)
 }

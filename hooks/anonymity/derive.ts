@@ -9,16 +9,16 @@
  * COMPATIBILITY CONTRACT: changing anything in this file (salt, encoding of `info`, hash)
  * changes every address of every installation. `derive.test.ts` pins known vectors.
  */
-import { hkdfSync } from 'node:crypto';
+import { hkdfSync } from 'node:crypto'
 
 /** HKDF salt; the `v1` names the construction version, not the product version. */
-export const DERIVE_SALT = 'monero-operator/anonymity-derive/v1';
+export const DERIVE_SALT = 'monero-operator/anonymity-derive/v1'
 
 /** Smallest per-installation secret accepted (bytes). 32 random bytes are recommended. */
-export const MIN_SECRET_LENGTH = 16;
+export const MIN_SECRET_LENGTH = 16
 
 /** HKDF-SHA256 can produce at most 255 blocks of 32 bytes. */
-export const MAX_DERIVE_LENGTH = 255 * 32;
+export const MAX_DERIVE_LENGTH = 255 * 32
 
 /** Purpose labels: one per kind of key, so two keys never share a seed. */
 export const Purpose = {
@@ -28,27 +28,27 @@ export const Purpose = {
   i2pP2p: 'i2p-destination-p2p',
   /** Seed of the I2P destination that publishes monerod's restricted RPC port. */
   i2pRestrictedRpc: 'i2p-destination-restricted-rpc',
-} as const;
+} as const
 
 /** One of the {@link Purpose} values (other strings are accepted by `deriveSeed` too). */
-export type PurposeLabel = (typeof Purpose)[keyof typeof Purpose];
+export type PurposeLabel = (typeof Purpose)[keyof typeof Purpose]
 
 /** Which anonymity network a scope belongs to. */
-export type AnonymityNetwork = 'tor' | 'i2p';
+export type AnonymityNetwork = 'tor' | 'i2p'
 
 /** Inputs of {@link anonymityScope}. */
 export interface ScopeParts {
-  network: AnonymityNetwork;
-  namespace: string;
-  name: string;
+  network: AnonymityNetwork
+  namespace: string
+  name: string
   /** StatefulSet ordinal of the replica. */
-  replica: number;
+  replica: number
   /**
    * Changed by the user to get a fresh address (the old key is then abandoned): a
    * non-negative integer or a CRD `rotation` string (lowercase letters, digits, `-`, `.`; may
    * be empty). The integer n and the string "n" give the same scope.
    */
-  rotation: number | string;
+  rotation: number | string
 }
 
 /**
@@ -57,29 +57,32 @@ export interface ScopeParts {
  * unambiguous; we still reject `/` to keep that guarantee if callers pass other text.
  */
 export function anonymityScope(parts: ScopeParts): string {
-  for (const [key, value] of [['namespace', parts.namespace], ['name', parts.name]] as const) {
+  for (const [key, value] of [
+    ['namespace', parts.namespace],
+    ['name', parts.name],
+  ] as const) {
     if (value.length === 0 || value.includes('/')) {
-      throw new RangeError(`anonymityScope: ${key} must be non-empty and contain no "/", got ${JSON.stringify(value)}`);
+      throw new RangeError(`anonymityScope: ${key} must be non-empty and contain no "/", got ${JSON.stringify(value)}`)
     }
   }
   if (!Number.isSafeInteger(parts.replica) || parts.replica < 0) {
-    throw new RangeError(`anonymityScope: replica must be a non-negative integer, got ${String(parts.replica)}`);
+    throw new RangeError(`anonymityScope: replica must be a non-negative integer, got ${String(parts.replica)}`)
   }
   if (typeof parts.rotation === 'string') {
     if (!/^[a-z0-9.-]{0,63}$/.test(parts.rotation)) {
-      throw new RangeError(`anonymityScope: rotation must be at most 63 of a-z 0-9 . -, got ${JSON.stringify(parts.rotation)}`);
+      throw new RangeError(`anonymityScope: rotation must be at most 63 of a-z 0-9 . -, got ${JSON.stringify(parts.rotation)}`)
     }
   } else if (!Number.isSafeInteger(parts.rotation) || parts.rotation < 0) {
-    throw new RangeError(`anonymityScope: rotation must be a non-negative integer, got ${String(parts.rotation)}`);
+    throw new RangeError(`anonymityScope: rotation must be a non-negative integer, got ${String(parts.rotation)}`)
   }
-  return `${parts.network}/${parts.namespace}/${parts.name}/${parts.replica}/${parts.rotation}`;
+  return `${parts.network}/${parts.namespace}/${parts.name}/${parts.replica}/${parts.rotation}`
 }
 
 function lengthPrefixed(text: string): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
-  const prefix = Buffer.alloc(4);
-  prefix.writeUInt32BE(bytes.length, 0);
-  return Buffer.concat([prefix, bytes]);
+  const bytes = Buffer.from(text, 'utf8')
+  const prefix = Buffer.alloc(4)
+  prefix.writeUInt32BE(bytes.length, 0)
+  return Buffer.concat([prefix, bytes])
 }
 
 /**
@@ -101,17 +104,17 @@ function lengthPrefixed(text: string): Buffer {
  */
 export function deriveSeed(secret: Uint8Array, scope: string, purpose: string, length: number): Buffer {
   if (secret.length < MIN_SECRET_LENGTH) {
-    throw new RangeError(`deriveSeed: secret must be at least ${MIN_SECRET_LENGTH} bytes, got ${secret.length}`);
+    throw new RangeError(`deriveSeed: secret must be at least ${MIN_SECRET_LENGTH} bytes, got ${secret.length}`)
   }
-  if (scope.length === 0) throw new RangeError('deriveSeed: scope must not be empty');
-  if (purpose.length === 0) throw new RangeError('deriveSeed: purpose must not be empty');
+  if (scope.length === 0) throw new RangeError('deriveSeed: scope must not be empty')
+  if (purpose.length === 0) throw new RangeError('deriveSeed: purpose must not be empty')
   if (!Number.isInteger(length) || length < 1 || length > MAX_DERIVE_LENGTH) {
-    throw new RangeError(`deriveSeed: length must be an integer in 1..${MAX_DERIVE_LENGTH}, got ${length}`);
+    throw new RangeError(`deriveSeed: length must be an integer in 1..${MAX_DERIVE_LENGTH}, got ${length}`)
   }
-  const info = Buffer.concat([lengthPrefixed(purpose), lengthPrefixed(scope)]);
+  const info = Buffer.concat([lengthPrefixed(purpose), lengthPrefixed(scope)])
   // node's hkdfSync refuses info longer than 1024 bytes; say so in our own words.
   if (info.length > 1024) {
-    throw new RangeError(`deriveSeed: purpose and scope are too long (${info.length - 8} bytes, max 1016)`);
+    throw new RangeError(`deriveSeed: purpose and scope are too long (${info.length - 8} bytes, max 1016)`)
   }
-  return Buffer.from(hkdfSync('sha256', secret, Buffer.from(DERIVE_SALT, 'utf8'), info, length));
+  return Buffer.from(hkdfSync('sha256', secret, Buffer.from(DERIVE_SALT, 'utf8'), info, length))
 }

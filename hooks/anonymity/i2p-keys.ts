@@ -19,9 +19,9 @@
  * used: i2pd encrypts to the separate lease-set keys it keeps under `destinations/`, so
  * i2pd itself fills that field with padding and stores random bytes as its private key.
  */
-import { createHash, hkdfSync } from 'node:crypto';
-import { base32Decode, base32Encode } from './base32.js';
-import { ed25519PublicKeyFromSeed } from './ed25519.js';
+import { createHash, hkdfSync } from 'node:crypto'
+import { base32Decode, base32Encode } from './base32.js'
+import { ed25519PublicKeyFromSeed } from './ed25519.js'
 
 /** Signing key types (I2P common structures spec, KeyCertificate). */
 export const SigningKeyType = {
@@ -36,18 +36,18 @@ export const SigningKeyType = {
   gostR3410_256: 9,
   gostR3410_512: 10,
   redDsaSha512Ed25519: 11,
-} as const;
+} as const
 
 /** Crypto (encryption) key types. */
 export const CryptoKeyType = {
   elGamal: 0,
   eciesP256: 1,
   eciesX25519: 4,
-} as const;
+} as const
 
-const STANDARD_IDENTITY_LENGTH = 387; // 256 + 128 + 3-byte certificate header
-const CERTIFICATE_TYPE_NULL = 0;
-const CERTIFICATE_TYPE_KEY = 5;
+const STANDARD_IDENTITY_LENGTH = 387 // 256 + 128 + 3-byte certificate header
+const CERTIFICATE_TYPE_NULL = 0
+const CERTIFICATE_TYPE_KEY = 5
 
 /** Private signing key length per signing type, as i2pd's verifiers report it. */
 const SIGNING_PRIVATE_KEY_LENGTH: ReadonlyMap<number, number> = new Map([
@@ -59,47 +59,47 @@ const SIGNING_PRIVATE_KEY_LENGTH: ReadonlyMap<number, number> = new Map([
   [9, 32],
   [10, 64],
   [11, 32],
-]);
+])
 
 /** An i2pd private keys file and the b32 address it publishes. */
 export interface I2pKeysFile {
   /** Binary content of the private keys file (679 bytes). */
-  keysFile: Buffer;
+  keysFile: Buffer
   /** `<52 base32 chars>.b32.i2p`. */
-  b32: string;
+  b32: string
 }
 
 /** What a parsed keys file tells us. */
 export interface ParsedI2pKeys {
   /** `<52 chars>.b32.i2p`. */
-  b32: string;
+  b32: string
   /** The public destination (identity incl. certificate) whose SHA-256 is the address. */
-  identity: Buffer;
-  signingKeyType: number;
-  cryptoKeyType: number;
+  identity: Buffer
+  signingKeyType: number
+  cryptoKeyType: number
 }
 
 /** `<52 chars>.b32.i2p`: lowercase unpadded base32 of SHA-256 of the full identity. */
 export function i2pB32FromIdentity(identity: Uint8Array): string {
-  return `${base32Encode(createHash('sha256').update(identity).digest())}.b32.i2p`;
+  return `${base32Encode(createHash('sha256').update(identity).digest())}.b32.i2p`
 }
 
 /** Check a `.b32.i2p` address (52 base32 chars) and return the 32-byte destination hash. */
 export function parseI2pB32Address(address: string): Buffer {
-  const label = address.toLowerCase().replace(/\.b32\.i2p$/, '');
+  const label = address.toLowerCase().replace(/\.b32\.i2p$/, '')
   if (!/^[a-z2-7]{52}$/.test(label)) {
-    throw new RangeError(`not an I2P b32 address (want 52 base32 characters before ".b32.i2p"): ${JSON.stringify(address)}`);
+    throw new RangeError(`not an I2P b32 address (want 52 base32 characters before ".b32.i2p"): ${JSON.stringify(address)}`)
   }
-  return base32Decode(label);
+  return base32Decode(label)
 }
 
 /** Sub-keys of one destination, expanded from its seed. Labels are part of the contract. */
 function expand(seed: Uint8Array, label: string, length: number): Buffer {
-  return Buffer.from(hkdfSync('sha256', seed, Buffer.from('monero-operator/i2p-destination/v1'), Buffer.from(label), length));
+  return Buffer.from(hkdfSync('sha256', seed, Buffer.from('monero-operator/i2p-destination/v1'), Buffer.from(label), length))
 }
 
 /** Bytes of the identity covered by repeated padding: the 256-byte encryption field + 96 bytes. */
-const PADDING_LENGTH = 256 + 96;
+const PADDING_LENGTH = 256 + 96
 
 /**
  * Build an i2pd private keys file (EdDSA-SHA512-Ed25519 signing, crypto type 0) from a
@@ -110,27 +110,27 @@ const PADDING_LENGTH = 256 + 96;
  * Pure.
  */
 export function buildI2pKeysFile(seed: Uint8Array): I2pKeysFile {
-  if (seed.length !== 32) throw new RangeError(`buildI2pKeysFile: seed must be 32 bytes, got ${seed.length}`);
-  const signingSeed = expand(seed, 'ed25519-seed', 32);
-  const paddingBlock = expand(seed, 'identity-padding', 32);
-  const encryptionPrivate = expand(seed, 'encryption-private-key', 256);
+  if (seed.length !== 32) throw new RangeError(`buildI2pKeysFile: seed must be 32 bytes, got ${seed.length}`)
+  const signingSeed = expand(seed, 'ed25519-seed', 32)
+  const paddingBlock = expand(seed, 'identity-padding', 32)
+  const encryptionPrivate = expand(seed, 'encryption-private-key', 256)
 
-  const padding = Buffer.alloc(PADDING_LENGTH);
-  for (let offset = 0; offset < PADDING_LENGTH; offset += paddingBlock.length) paddingBlock.copy(padding, offset);
-  const certificate = Buffer.alloc(7);
-  certificate.writeUInt8(CERTIFICATE_TYPE_KEY, 0);
-  certificate.writeUInt16BE(4, 1);
-  certificate.writeUInt16BE(SigningKeyType.eddsaSha512Ed25519, 3);
-  certificate.writeUInt16BE(CryptoKeyType.elGamal, 5);
-  const identity = Buffer.concat([padding, ed25519PublicKeyFromSeed(signingSeed), certificate]);
+  const padding = Buffer.alloc(PADDING_LENGTH)
+  for (let offset = 0; offset < PADDING_LENGTH; offset += paddingBlock.length) paddingBlock.copy(padding, offset)
+  const certificate = Buffer.alloc(7)
+  certificate.writeUInt8(CERTIFICATE_TYPE_KEY, 0)
+  certificate.writeUInt16BE(4, 1)
+  certificate.writeUInt16BE(SigningKeyType.eddsaSha512Ed25519, 3)
+  certificate.writeUInt16BE(CryptoKeyType.elGamal, 5)
+  const identity = Buffer.concat([padding, ed25519PublicKeyFromSeed(signingSeed), certificate])
   return {
     keysFile: Buffer.concat([identity, encryptionPrivate, signingSeed]),
     b32: i2pB32FromIdentity(identity),
-  };
+  }
 }
 
 function looksLikeText(buf: Uint8Array): boolean {
-  return buf.length > 0 && buf.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d);
+  return buf.length > 0 && buf.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d)
 }
 
 /**
@@ -142,52 +142,52 @@ function looksLikeText(buf: Uint8Array): boolean {
  * signing key) are rejected.
  */
 export function parseI2pKeysFile(buf: Uint8Array): ParsedI2pKeys {
-  const data = Buffer.from(buf);
-  const name = 'i2p keys file';
+  const data = Buffer.from(buf)
+  const name = 'i2p keys file'
   if (looksLikeText(data)) {
-    throw new RangeError(`${name}: got ${data.length} bytes of text; want the binary file i2pd writes (base64 destinations must be decoded first)`);
+    throw new RangeError(`${name}: got ${data.length} bytes of text; want the binary file i2pd writes (base64 destinations must be decoded first)`)
   }
   if (data.length < STANDARD_IDENTITY_LENGTH) {
-    throw new RangeError(`${name}: too short (${data.length} bytes); an identity alone is at least ${STANDARD_IDENTITY_LENGTH} bytes`);
+    throw new RangeError(`${name}: too short (${data.length} bytes); an identity alone is at least ${STANDARD_IDENTITY_LENGTH} bytes`)
   }
-  const certType = data.readUInt8(384);
-  const certLength = data.readUInt16BE(385);
-  let signingKeyType: number = SigningKeyType.dsaSha1;
-  let cryptoKeyType: number = CryptoKeyType.elGamal;
+  const certType = data.readUInt8(384)
+  const certLength = data.readUInt16BE(385)
+  let signingKeyType: number = SigningKeyType.dsaSha1
+  let cryptoKeyType: number = CryptoKeyType.elGamal
   if (certType === CERTIFICATE_TYPE_KEY) {
-    if (certLength < 4) throw new RangeError(`${name}: key certificate too short (${certLength} bytes, want >= 4)`);
-    if (data.length < STANDARD_IDENTITY_LENGTH + 4) throw new RangeError(`${name}: truncated inside the key certificate`);
-    signingKeyType = data.readUInt16BE(387);
-    cryptoKeyType = data.readUInt16BE(389);
+    if (certLength < 4) throw new RangeError(`${name}: key certificate too short (${certLength} bytes, want >= 4)`)
+    if (data.length < STANDARD_IDENTITY_LENGTH + 4) throw new RangeError(`${name}: truncated inside the key certificate`)
+    signingKeyType = data.readUInt16BE(387)
+    cryptoKeyType = data.readUInt16BE(389)
   } else if (certType !== CERTIFICATE_TYPE_NULL || certLength !== 0) {
-    throw new RangeError(`${name}: unsupported certificate type ${certType} (length ${certLength}); want a KEY (5) or NULL (0) certificate`);
+    throw new RangeError(`${name}: unsupported certificate type ${certType} (length ${certLength}); want a KEY (5) or NULL (0) certificate`)
   }
-  const signingPrivateLength = SIGNING_PRIVATE_KEY_LENGTH.get(signingKeyType);
+  const signingPrivateLength = SIGNING_PRIVATE_KEY_LENGTH.get(signingKeyType)
   if (signingPrivateLength === undefined) {
-    throw new RangeError(`${name}: signing key type ${signingKeyType} is not supported by i2pd`);
+    throw new RangeError(`${name}: signing key type ${signingKeyType} is not supported by i2pd`)
   }
   if (cryptoKeyType !== CryptoKeyType.elGamal && cryptoKeyType !== CryptoKeyType.eciesP256 && cryptoKeyType !== CryptoKeyType.eciesX25519) {
-    throw new RangeError(`${name}: crypto key type ${cryptoKeyType} is not supported`);
+    throw new RangeError(`${name}: crypto key type ${cryptoKeyType} is not supported`)
   }
-  const identityLength = STANDARD_IDENTITY_LENGTH + certLength;
-  const cryptoPrivateLength = cryptoKeyType === CryptoKeyType.eciesX25519 ? 32 : 256;
-  const expected = identityLength + cryptoPrivateLength + signingPrivateLength;
+  const identityLength = STANDARD_IDENTITY_LENGTH + certLength
+  const cryptoPrivateLength = cryptoKeyType === CryptoKeyType.eciesX25519 ? 32 : 256
+  const expected = identityLength + cryptoPrivateLength + signingPrivateLength
   if (data.length < expected) {
-    throw new RangeError(`${name}: truncated (${data.length} bytes, want ${expected} for signing type ${signingKeyType}, crypto type ${cryptoKeyType})`);
+    throw new RangeError(`${name}: truncated (${data.length} bytes, want ${expected} for signing type ${signingKeyType}, crypto type ${cryptoKeyType})`)
   }
-  const identity = data.subarray(0, identityLength);
-  const cryptoPrivate = data.subarray(identityLength, identityLength + cryptoPrivateLength);
-  const signingPrivate = data.subarray(identityLength + cryptoPrivateLength, expected);
+  const identity = data.subarray(0, identityLength)
+  const cryptoPrivate = data.subarray(identityLength, identityLength + cryptoPrivateLength)
+  const signingPrivate = data.subarray(identityLength + cryptoPrivateLength, expected)
   if (signingPrivate.every((b) => b === 0)) {
-    throw new RangeError(`${name}: offline-signed keys (all-zero signing private key) are not supported`);
+    throw new RangeError(`${name}: offline-signed keys (all-zero signing private key) are not supported`)
   }
   if (data.length !== expected) {
-    throw new RangeError(`${name}: ${data.length - expected} unexpected trailing bytes (want exactly ${expected})`);
+    throw new RangeError(`${name}: ${data.length - expected} unexpected trailing bytes (want exactly ${expected})`)
   }
   if (signingKeyType === SigningKeyType.eddsaSha512Ed25519) {
     if (!ed25519PublicKeyFromSeed(signingPrivate).equals(identity.subarray(352, 384))) {
-      throw new RangeError(`${name}: EdDSA signing private key does not match the destination's public key`);
+      throw new RangeError(`${name}: EdDSA signing private key does not match the destination's public key`)
     }
   }
-  return { b32: i2pB32FromIdentity(identity), identity: Buffer.from(identity), signingKeyType, cryptoKeyType };
+  return { b32: i2pB32FromIdentity(identity), identity: Buffer.from(identity), signingKeyType, cryptoKeyType }
 }

@@ -36,7 +36,15 @@ t.test('every CRD: status+scale subresources, printer columns, category, descrip
     const columns = version.additionalPrinterColumns.map((c: { name: string }) => c.name)
     for (const c of ['Desired', 'Ready', 'Synced', 'Reason', 'Age']) t.ok(columns.includes(c), `${name} printer column ${c}`)
     const synced = version.additionalPrinterColumns.filter((c: { jsonPath: string }) => c.jsonPath.includes('@.type=="Synced"'))
-    t.same(synced.map((c: { name: string; priority?: number }) => [c.name, c.priority ?? 0]), [['Synced', 0], ['Reason', 0], ['Message', 1]], `${name}: the Synced condition in kubectl get (message with -o wide)`)
+    t.same(
+      synced.map((c: { name: string; priority?: number }) => [c.name, c.priority ?? 0]),
+      [
+        ['Synced', 0],
+        ['Reason', 0],
+        ['Message', 1],
+      ],
+      `${name}: the Synced condition in kubectl get (message with -o wide)`,
+    )
     const root = version.schema.openAPIV3Schema
     const undocumented: string[] = []
     walk(root.properties.spec, 'spec', (n, p) => {
@@ -69,7 +77,11 @@ t.test('every example is accepted by its CRD schema as written', async (t) => {
 t.test('the CEL rule on reserved flags knows every spelling monerod accepts', async (t) => {
   const { acceptedSpellings, RESERVED_MONEROD_FLAGS } = await import('./crds.js')
   const { RESERVED } = await import('../nodes/monerod-container.js')
-  t.same(RESERVED_MONEROD_FLAGS, RESERVED.map((r) => r.name), 'one list of reserved flags for the hook and the CRD')
+  t.same(
+    RESERVED_MONEROD_FLAGS,
+    RESERVED.map((r) => r.name),
+    'one list of reserved flags for the hook and the CRD',
+  )
   t.same(acceptedSpellings('data-dir'), ['da', 'dat', 'data', 'data-', 'data-d', 'data-di', 'data-dir'])
   t.ok(acceptedSpellings('rpc-bind-ip').includes('rpc-bind-ip'), 'an exact name that is also a prefix of another stays')
   t.notOk(acceptedSpellings('rpc-bind-ip').includes('rpc-bind-i'), 'an ambiguous prefix is not claimed')

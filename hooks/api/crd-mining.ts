@@ -112,7 +112,7 @@ const specProperties: Record<string, Schema> = {
   hardAntiAffinity: hardAntiAffinityField,
   maxUnavailable: {
     description:
-      'How many miners may be down at once, a number or a percentage. Always sets the PodDisruptionBudget for node drains (default 10%). For rolling updates (default: one miner at a time) it only works where the kube-apiserver runs with the MaxUnavailableStatefulSet feature gate (alpha, off by default in Kubernetes 1.34): elsewhere the apiserver drops the StatefulSet\'s updateStrategy.rollingUpdate.maxUnavailable, so the operator stops sending it and sets the condition MaxUnavailableIgnored=True (reason FeatureGateDisabled). Change the value to try again after enabling the gate.',
+      "How many miners may be down at once, a number or a percentage. Always sets the PodDisruptionBudget for node drains (default 10%). For rolling updates (default: one miner at a time) it only works where the kube-apiserver runs with the MaxUnavailableStatefulSet feature gate (alpha, off by default in Kubernetes 1.34): elsewhere the apiserver drops the StatefulSet's updateStrategy.rollingUpdate.maxUnavailable, so the operator stops sending it and sets the condition MaxUnavailableIgnored=True (reason FeatureGateDisabled). Change the value to try again after enabling the gate.",
     // Structural schemas allow only bare types in an int-or-string anyOf: minimum applies to
     // the integer form and pattern to the string form.
     'x-kubernetes-int-or-string': true,
@@ -140,7 +140,7 @@ const specProperties: Record<string, Schema> = {
     type: 'integer',
     format: 'int32',
     description:
-      'Percentage of time mined for the xmrig developers (xmrig --donate-level). Unset: xmrig\'s default, 1. Official xmrig builds (the default image) accept 1..99 and ignore lower values; 0 works only with builds whose minimum was changed to 0.',
+      "Percentage of time mined for the xmrig developers (xmrig --donate-level). Unset: xmrig's default, 1. Official xmrig builds (the default image) accept 1..99 and ignore lower values; 0 works only with builds whose minimum was changed to 0.",
     minimum: 0,
     maximum: 99,
   },

@@ -87,7 +87,7 @@ function storageSchema(d: NodeDefaults): Schema {
     description: 'The persistent volume of each replica that holds the blockchain.',
     default: {},
     properties: {
-      size: { ...quantity('Size of each replica\'s data volume (mainnet needs 250Gi+, pruned ~100Gi).'), default: d.storageSize },
+      size: { ...quantity("Size of each replica's data volume (mainnet needs 250Gi+, pruned ~100Gi)."), default: d.storageSize },
       storageClassName: {
         type: 'string',
         description: 'StorageClass of the data volumes; empty uses the cluster default. Cannot change after creation.',
@@ -95,8 +95,7 @@ function storageSchema(d: NodeDefaults): Schema {
       },
       retention: {
         type: 'object',
-        description:
-          'What happens to data volumes (PersistentVolumeClaimRetentionPolicy). Retain keeps the chain data; Delete removes it.',
+        description: 'What happens to data volumes (PersistentVolumeClaimRetentionPolicy). Retain keeps the chain data; Delete removes it.',
         default: {},
         properties: {
           whenDeleted: {
@@ -117,8 +116,7 @@ function storageSchema(d: NodeDefaults): Schema {
     'x-kubernetes-validations': [
       {
         rule: 'has(self.size) == has(oldSelf.size) && (!has(self.size) || self.size == oldSelf.size)',
-        message:
-          'storage.size cannot change after creation (StatefulSet volume templates are immutable); expand each PersistentVolumeClaim instead',
+        message: 'storage.size cannot change after creation (StatefulSet volume templates are immutable); expand each PersistentVolumeClaim instead',
       },
       {
         rule: 'has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)',
@@ -178,7 +176,7 @@ const serviceSchema: Schema = {
 const metricsSchema: Schema = {
   type: 'object',
   description:
-    'Prometheus metrics: an exporter sidecar reads monerod\'s RPC on 127.0.0.1 inside the pod and serves /metrics on this port (also on the Services).',
+    "Prometheus metrics: an exporter sidecar reads monerod's RPC on 127.0.0.1 inside the pod and serves /metrics on this port (also on the Services).",
   default: {},
   properties: {
     enabled: { type: 'boolean', default: true, description: 'Run the exporter sidecar.' },
@@ -186,7 +184,7 @@ const metricsSchema: Schema = {
     image: {
       type: 'string',
       maxLength: 512,
-      description: 'Exporter image; empty uses the operator\'s own image (the one serving the hooks).',
+      description: "Exporter image; empty uses the operator's own image (the one serving the hooks).",
     },
     readiness: {
       type: 'string',
@@ -203,7 +201,7 @@ const metricsSchema: Schema = {
       message: 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)',
     },
     {
-      rule: "!has(self.port) || !(self.port in [18080, 18081, 18082, 18083, 18084, 18085, 18089, 28080, 28081, 28082, 28089, 38080, 38081, 38082, 38089, 4447, 7070, 9050])",
+      rule: '!has(self.port) || !(self.port in [18080, 18081, 18082, 18083, 18084, 18085, 18089, 28080, 28081, 28082, 28089, 38080, 38081, 38082, 38089, 4447, 7070, 9050])',
       message: 'metrics.port collides with a monerod, tor or i2pd port',
     },
   ],
@@ -257,7 +255,10 @@ function anonymitySchema(network: 'tor' | 'i2p'): Schema {
           },
         },
         'x-kubernetes-validations': [
-          { rule: '!has(self.p2p) || !has(self.restrictedRpc) || self.p2p || self.restrictedRpc', message: `${network}.publish: publish at least one of p2p and restrictedRpc` },
+          {
+            rule: '!has(self.p2p) || !has(self.restrictedRpc) || self.p2p || self.restrictedRpc',
+            message: `${network}.publish: publish at least one of p2p and restrictedRpc`,
+          },
         ],
       },
       maxConnections: {
@@ -347,7 +348,7 @@ function anonymityRules(path: string, specPath: string): Schema[] {
 const hiddenServicesStatus: Schema = {
   type: 'array',
   description:
-    'The public Tor and I2P addresses of each replica (listed while tor or i2p is enabled). Peers and wallets pin these: back up the operator\'s key seed or the keys Secret to keep them.',
+    "The public Tor and I2P addresses of each replica (listed while tor or i2p is enabled). Peers and wallets pin these: back up the operator's key seed or the keys Secret to keep them.",
   items: {
     type: 'object',
     required: ['replica'],
@@ -369,9 +370,25 @@ const readyColumn = {
 
 /** The Synced condition: False (with the reason, and the message in `-o wide`) when the hook refused the spec. */
 const syncedColumns = [
-  { name: 'Synced', type: 'string', description: 'Whether the hook accepted the current spec (Synced condition)', jsonPath: '.status.conditions[?(@.type=="Synced")].status' },
-  { name: 'Reason', type: 'string', description: 'Reason of the Synced condition (InvalidSpec, KeySeedMissing, KeysSecretInvalid when refused)', jsonPath: '.status.conditions[?(@.type=="Synced")].reason' },
-  { name: 'Message', type: 'string', priority: 1, description: 'Why the spec was refused: the field and the problem', jsonPath: '.status.conditions[?(@.type=="Synced")].message' },
+  {
+    name: 'Synced',
+    type: 'string',
+    description: 'Whether the hook accepted the current spec (Synced condition)',
+    jsonPath: '.status.conditions[?(@.type=="Synced")].status',
+  },
+  {
+    name: 'Reason',
+    type: 'string',
+    description: 'Reason of the Synced condition (InvalidSpec, KeySeedMissing, KeysSecretInvalid when refused)',
+    jsonPath: '.status.conditions[?(@.type=="Synced")].reason',
+  },
+  {
+    name: 'Message',
+    type: 'string',
+    priority: 1,
+    description: 'Why the spec was refused: the field and the problem',
+    jsonPath: '.status.conditions[?(@.type=="Synced")].message',
+  },
 ]
 
 const nameRule = {
@@ -461,8 +478,7 @@ export function buildMoneroNodeSetCrd(): Record<string, unknown> {
     kind: 'MoneroNodeSet',
     plural: 'moneronodesets',
     shortNames: ['mns', 'moneronodes'],
-    description:
-      'A highly available set of identically configured monerod full nodes, each with its own persistent chain data.',
+    description: 'A highly available set of identically configured monerod full nodes, each with its own persistent chain data.',
     spec: {
       type: 'object',
       description: 'Desired state of the node set.',
@@ -483,8 +499,7 @@ export function buildMoneroNetworkCrd(): Record<string, unknown> {
     kind: 'MoneroNetwork',
     plural: 'moneronetworks',
     shortNames: ['mnet'],
-    description:
-      'A private network of monerod peers (regtest, testnet or stagenet) that connect only to each other.',
+    description: 'A private network of monerod peers (regtest, testnet or stagenet) that connect only to each other.',
     spec: {
       type: 'object',
       description: 'Desired state of the network.',

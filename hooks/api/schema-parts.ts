@@ -55,9 +55,7 @@ export const envList = (what: string): Schema => ({
         'x-kubernetes-preserve-unknown-fields': true,
       },
     },
-    'x-kubernetes-validations': [
-      { rule: '!(has(self.value) && has(self.valueFrom))', message: 'env: set either value or valueFrom, not both' },
-    ],
+    'x-kubernetes-validations': [{ rule: '!(has(self.value) && has(self.valueFrom))', message: 'env: set either value or valueFrom, not both' }],
   },
 })
 
@@ -108,7 +106,7 @@ export const schedulingProperties: Record<string, Schema> = {
   ),
   topologySpreadConstraints: {
     type: 'array',
-    description: 'Topology spread constraints, as in a Pod spec. Their labelSelector defaults to this set\'s pods.',
+    description: "Topology spread constraints, as in a Pod spec. Their labelSelector defaults to this set's pods.",
     maxItems: 16,
     items: looseObject('A topology spread constraint.'),
   },
@@ -164,8 +162,7 @@ export const hardAntiAffinityField: Schema = {
 /** Security context knobs; the defaults pass the "restricted" Pod Security Standard. */
 export const podSecurityField: Schema = {
   type: 'object',
-  description:
-    'Pod security settings. The defaults pass the Kubernetes "restricted" Pod Security Standard; change them only for images that need it.',
+  description: 'Pod security settings. The defaults pass the Kubernetes "restricted" Pod Security Standard; change them only for images that need it.',
   default: {},
   properties: {
     runAsUser: { type: 'integer', format: 'int64', description: 'UID the containers run as.', minimum: 1, default: 1000 },
@@ -188,7 +185,8 @@ export const podSecurityField: Schema = {
 /** Kubernetes condition, as in metav1.Condition. */
 export const conditionsField: Schema = {
   type: 'array',
-  description: 'Latest observations of the resource state: Ready, Progressing, Degraded (the workload) and Synced (False when the hook refused the spec: the children are kept as they were, the reason and message say why).',
+  description:
+    'Latest observations of the resource state: Ready, Progressing, Degraded (the workload) and Synced (False when the hook refused the spec: the children are kept as they were, the reason and message say why).',
   'x-kubernetes-list-type': 'map',
   'x-kubernetes-list-map-keys': ['type'],
   items: {
@@ -220,7 +218,7 @@ export const workloadStatusProperties: Record<string, Schema> = {
 export const podMonitorSchema: Schema = {
   type: 'object',
   description:
-    'A Prometheus Operator PodMonitor for the set. Needs the PodMonitor CRD and podmonitors in the CompositeController\'s child resources (see the README).',
+    "A Prometheus Operator PodMonitor for the set. Needs the PodMonitor CRD and podmonitors in the CompositeController's child resources (see the README).",
   properties: {
     enabled: { type: 'boolean', default: false, description: 'Create the PodMonitor.' },
     interval: { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$', description: 'Scrape interval, e.g. 30s.' },

@@ -10,19 +10,45 @@ import { loadCrds } from '../schema.js'
 type Keys<T> = { [K in keyof Required<T>]: true }
 
 const NODESET = {
-  replicas: true, hardAntiAffinity: true, monerod: true, storage: true, service: true, podSecurity: true, metrics: true, tor: true, i2p: true,
-  terminationGracePeriodSeconds: true, nodeSelector: true, tolerations: true, affinity: true, topologySpreadConstraints: true,
-  priorityClassName: true, imagePullSecrets: true, podAnnotations: true, podLabels: true,
+  replicas: true,
+  hardAntiAffinity: true,
+  monerod: true,
+  storage: true,
+  service: true,
+  podSecurity: true,
+  metrics: true,
+  tor: true,
+  i2p: true,
+  terminationGracePeriodSeconds: true,
+  nodeSelector: true,
+  tolerations: true,
+  affinity: true,
+  topologySpreadConstraints: true,
+  priorityClassName: true,
+  imagePullSecrets: true,
+  podAnnotations: true,
+  podLabels: true,
 } satisfies Keys<MoneroNodeSetSpec>
 const MONEROD = { image: true, imagePullPolicy: true, args: true, env: true, resources: true } satisfies Keys<MonerodSpec>
 const STORAGE = { size: true, storageClassName: true, retention: true } satisfies Keys<StorageSpec>
 const SERVICE = {
-  type: true, annotations: true, p2p: true, restrictedRpc: true, externalTrafficPolicy: true, loadBalancerSourceRanges: true,
+  type: true,
+  annotations: true,
+  p2p: true,
+  restrictedRpc: true,
+  externalTrafficPolicy: true,
+  loadBalancerSourceRanges: true,
 } satisfies Keys<ServiceSpec>
 const SECURITY = { runAsUser: true, runAsGroup: true, fsGroup: true, readOnlyRootFilesystem: true, allowRoot: true } satisfies Keys<PodSecuritySpec>
 const METRICS = { enabled: true, port: true, image: true, readiness: true, podMonitor: true } satisfies Keys<MetricsSpec>
 const ANONYMITY = {
-  enabled: true, image: true, publish: true, maxConnections: true, inboundMaxConnections: true, keysSecretName: true, rotation: true,
+  enabled: true,
+  image: true,
+  publish: true,
+  maxConnections: true,
+  inboundMaxConnections: true,
+  keysSecretName: true,
+  rotation: true,
 } satisfies Keys<AnonymitySpec>
 const NETWORK = { replicas: true, template: true } satisfies Keys<MoneroNetworkSpec>
 
@@ -49,6 +75,11 @@ t.test('MoneroNodeSet spec: schema properties equal the TypeScript interfaces', 
 t.test('MoneroNetwork spec: template.spec is the node spec without replicas', async (t) => {
   const spec = specSchema('MoneroNetwork')
   t.same(props(spec), Object.keys(NETWORK).sort())
-  t.same(props(spec.properties.template.properties.spec), Object.keys(NODESET).filter((k) => k !== 'replicas').sort())
+  t.same(
+    props(spec.properties.template.properties.spec),
+    Object.keys(NODESET)
+      .filter((k) => k !== 'replicas')
+      .sort(),
+  )
   t.same(spec.properties.template.properties.spec.properties.monerod.properties.args, specSchema('MoneroNodeSet').properties.monerod.properties.args)
 })

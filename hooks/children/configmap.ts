@@ -1,12 +1,7 @@
 import type { V1ConfigMap } from '@kubernetes/client-node'
 
 /** A ConfigMap holding rendered configuration files (never key material). */
-export function buildConfigMap(input: {
-  name: string
-  namespace: string
-  labels: Record<string, string>
-  data: Record<string, string>
-}): V1ConfigMap {
+export function buildConfigMap(input: { name: string; namespace: string; labels: Record<string, string>; data: Record<string, string> }): V1ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

@@ -24,7 +24,7 @@ export function buildHeadlessService(input: ServiceInput & { publishNotReadyAddr
     metadata: { name: input.name, namespace: input.namespace, labels: input.labels },
     spec: {
       clusterIP: 'None',
-      ...(input.publishNotReadyAddresses ?? true ? { publishNotReadyAddresses: true } : {}),
+      ...((input.publishNotReadyAddresses ?? true) ? { publishNotReadyAddresses: true } : {}),
       selector: input.selector,
       ...(input.ports.length > 0 ? { ports: input.ports } : {}),
     },

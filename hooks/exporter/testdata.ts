@@ -6,8 +6,8 @@
  * installed here), with the fields xmrig's API sends: `hashrate.total` holds the 10s, 60s and
  * 15m windows (null until enough data), `connection.ip` is null while disconnected.
  */
-import type { BlockHeader, GetInfoResult, TxPoolStats } from '../monerod/types.js';
-import type { XmrigSummary } from './collector.js';
+import type { BlockHeader, GetInfoResult, TxPoolStats } from '../monerod/types.js'
+import type { XmrigSummary } from './collector.js'
 
 export const GET_INFO: GetInfoResult = {
   adjusted_time: 1795693973,
@@ -53,7 +53,7 @@ export const GET_INFO: GetInfoResult = {
   white_peerlist_size: 7,
   wide_cumulative_difficulty: '0x6',
   wide_difficulty: '0x1',
-};
+}
 
 export const LAST_BLOCK: BlockHeader = {
   block_size: 80,
@@ -78,7 +78,7 @@ export const LAST_BLOCK: BlockHeader = {
   timestamp: 1795693972,
   wide_cumulative_difficulty: '0x6',
   wide_difficulty: '0x1',
-};
+}
 
 export const TX_POOL: TxPoolStats = {
   bytes_max: 1500,
@@ -93,7 +93,7 @@ export const TX_POOL: TxPoolStats = {
   num_not_relayed: 0,
   oldest: 1795693900,
   txs_total: 4,
-};
+}
 
 export const XMRIG_SUMMARY = {
   id: '92f3104f9a2ee78c',
@@ -167,8 +167,8 @@ export const XMRIG_SUMMARY = {
     ],
   },
   hugepages: [1168, 1168],
-};
+}
 
 // Compile-time check that the recorded body fits what the exporter reads.
-const _summaryFits: XmrigSummary = XMRIG_SUMMARY;
-void _summaryFits;
+const _summaryFits: XmrigSummary = XMRIG_SUMMARY
+void _summaryFits

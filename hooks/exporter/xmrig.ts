@@ -2,14 +2,14 @@
  * Minimal reader of xmrig's HTTP API (`--http-host/--http-port/--http-access-token`):
  * `GET /2/summary` with an optional Bearer token.
  */
-import type { XmrigSummary } from './collector.js';
+import type { XmrigSummary } from './collector.js'
 
 /** Options of {@link fetchXmrigSummary}. */
 export interface XmrigSource {
   /** Base URL of xmrig's HTTP API, e.g. "http://127.0.0.1:8080". */
-  url: string;
+  url: string
   /** `--http-access-token`, sent as `Authorization: Bearer …`. */
-  token?: string;
+  token?: string
 }
 
 /** Error of the xmrig API call, naming the URL. */
@@ -21,51 +21,51 @@ export class XmrigApiError extends Error {
     readonly status?: number,
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = 'XmrigApiError';
+    super(message, options)
+    this.name = 'XmrigApiError'
   }
 }
 
 /** Fetches and minimally validates `/2/summary` within `timeoutMs`. */
 export async function fetchXmrigSummary(source: XmrigSource, timeoutMs: number): Promise<XmrigSummary> {
-  const url = `${source.url.replace(/\/+$/, '')}/2/summary`;
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (source.token !== undefined && source.token !== '') headers.authorization = `Bearer ${source.token}`;
-  let res: Response;
+  const url = `${source.url.replace(/\/+$/, '')}/2/summary`
+  const headers: Record<string, string> = { accept: 'application/json' }
+  if (source.token !== undefined && source.token !== '') headers.authorization = `Bearer ${source.token}`
+  let res: Response
   try {
-    res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) })
   } catch (err) {
-    const name = (err as Error | undefined)?.name;
+    const name = (err as Error | undefined)?.name
     if (name === 'TimeoutError' || name === 'AbortError') {
-      throw new XmrigApiError(`xmrig /2/summary at ${url} timed out after ${timeoutMs} ms`, url);
+      throw new XmrigApiError(`xmrig /2/summary at ${url} timed out after ${timeoutMs} ms`, url)
     }
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new XmrigApiError(`xmrig /2/summary at ${url}: connection failed (${detail})`, url, undefined, { cause: err });
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause
+    const detail = cause?.code ?? cause?.message ?? (err as Error).message
+    throw new XmrigApiError(`xmrig /2/summary at ${url}: connection failed (${detail})`, url, undefined, { cause: err })
   }
-  let text: string;
+  let text: string
   try {
-    text = await res.text();
+    text = await res.text()
   } catch (err) {
-    throw new XmrigApiError(`xmrig /2/summary at ${url}: reading the body failed`, url, res.status, { cause: err });
+    throw new XmrigApiError(`xmrig /2/summary at ${url}: reading the body failed`, url, res.status, { cause: err })
   }
-  if (!res.ok) throw new XmrigApiError(`xmrig /2/summary at ${url} answered HTTP ${res.status}`, url, res.status);
-  let body: unknown;
+  if (!res.ok) throw new XmrigApiError(`xmrig /2/summary at ${url} answered HTTP ${res.status}`, url, res.status)
+  let body: unknown
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text)
   } catch {
-    throw new XmrigApiError(`xmrig /2/summary at ${url}: not JSON`, url, res.status);
+    throw new XmrigApiError(`xmrig /2/summary at ${url}: not JSON`, url, res.status)
   }
-  if (!isSummary(body)) throw new XmrigApiError(`xmrig /2/summary at ${url}: unexpected shape`, url, res.status);
-  return body;
+  if (!isSummary(body)) throw new XmrigApiError(`xmrig /2/summary at ${url}: unexpected shape`, url, res.status)
+  return body
 }
 
 function isSummary(v: unknown): v is XmrigSummary {
-  if (typeof v !== 'object' || v === null) return false;
-  const o = v as Record<string, unknown>;
-  const hashrate = o.hashrate as Record<string, unknown> | undefined;
-  const results = o.results as Record<string, unknown> | undefined;
-  const connection = o.connection as Record<string, unknown> | undefined;
+  if (typeof v !== 'object' || v === null) return false
+  const o = v as Record<string, unknown>
+  const hashrate = o.hashrate as Record<string, unknown> | undefined
+  const results = o.results as Record<string, unknown> | undefined
+  const connection = o.connection as Record<string, unknown> | undefined
   return (
     typeof o.uptime === 'number' &&
     typeof o.version === 'string' &&
@@ -79,5 +79,5 @@ function isSummary(v: unknown): v is XmrigSummary {
     typeof connection === 'object' &&
     connection !== null &&
     typeof connection.pool === 'string'
-  );
+  )
 }

@@ -13,38 +13,38 @@
  * {@link DigestAuth} keeps the last challenge so later requests authenticate pre-emptively,
  * counting `nc` up per nonce; a new nonce (or `stale=true`) restarts the count.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto'
 
 /** One parsed authentication challenge, e.g. `Digest realm="x", nonce="y"`. */
 export interface AuthChallenge {
   /** Scheme as sent, e.g. "Digest". Compare case-insensitively. */
-  scheme: string;
+  scheme: string
   /** auth-params; names lower-cased, quoted values unescaped. */
-  params: Record<string, string>;
+  params: Record<string, string>
 }
 
 /** The Digest parameters the client uses to answer. */
 export interface DigestChallenge {
-  realm: string;
-  nonce: string;
+  realm: string
+  nonce: string
   /** Canonical algorithm name, e.g. "MD5" or "SHA-256-sess". */
-  algorithm: DigestAlgorithm;
+  algorithm: DigestAlgorithm
   /** "auth" or undefined for the RFC 2069 form. */
-  qop: 'auth' | undefined;
-  opaque: string | undefined;
-  stale: boolean;
+  qop: 'auth' | undefined
+  opaque: string | undefined
+  stale: boolean
 }
 
-export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess';
+export type DigestAlgorithm = 'MD5' | 'MD5-sess' | 'SHA-256' | 'SHA-256-sess'
 
 const ALGORITHMS: Record<string, DigestAlgorithm> = {
   md5: 'MD5',
   'md5-sess': 'MD5-sess',
   'sha-256': 'SHA-256',
   'sha-256-sess': 'SHA-256-sess',
-};
+}
 
-const TOKEN = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+const TOKEN = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/
 
 /**
  * Parses one or more WWW-Authenticate header values into challenges. Accepts the values as an
@@ -52,73 +52,73 @@ const TOKEN = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
  * commas (what `fetch`'s `Headers.get` produces for repeated headers).
  */
 export function parseAuthenticateHeader(values: string | readonly string[]): AuthChallenge[] {
-  const list = typeof values === 'string' ? [values] : values;
-  const out: AuthChallenge[] = [];
-  for (const value of list) out.push(...parseOne(value));
-  return out;
+  const list = typeof values === 'string' ? [values] : values
+  const out: AuthChallenge[] = []
+  for (const value of list) out.push(...parseOne(value))
+  return out
 }
 
 function parseOne(s: string): AuthChallenge[] {
-  const out: AuthChallenge[] = [];
-  let i = 0;
-  const n = s.length;
+  const out: AuthChallenge[] = []
+  let i = 0
+  const n = s.length
   const skipWs = (): void => {
-    while (i < n && (s[i] === ' ' || s[i] === '\t')) i++;
-  };
+    while (i < n && (s[i] === ' ' || s[i] === '\t')) i++
+  }
   const readToken = (): string => {
-    const start = i;
-    while (i < n && TOKEN.test(s[i] ?? '')) i++;
-    return s.slice(start, i);
-  };
+    const start = i
+    while (i < n && TOKEN.test(s[i] ?? '')) i++
+    return s.slice(start, i)
+  }
   const readValue = (): string => {
-    if (s[i] !== '"') return readToken();
-    i++;
-    let v = '';
+    if (s[i] !== '"') return readToken()
+    i++
+    let v = ''
     while (i < n && s[i] !== '"') {
-      if (s[i] === '\\' && i + 1 < n) i++;
-      v += s[i];
-      i++;
+      if (s[i] === '\\' && i + 1 < n) i++
+      v += s[i]
+      i++
     }
-    i++; // closing quote
-    return v;
-  };
-  let current: AuthChallenge | undefined;
+    i++ // closing quote
+    return v
+  }
+  let current: AuthChallenge | undefined
   while (i < n) {
-    skipWs();
+    skipWs()
     if (s[i] === ',') {
-      i++;
-      continue;
+      i++
+      continue
     }
-    const save = i;
-    const name = readToken();
+    const save = i
+    const name = readToken()
     if (name === '') {
-      i++; // not a token character: skip it rather than loop forever
-      continue;
+      i++ // not a token character: skip it rather than loop forever
+      continue
     }
-    skipWs();
+    skipWs()
     if (s[i] === '=' && current !== undefined) {
       // auth-param of the current challenge (or a token68 like "abc==": ignore those)
-      i++;
-      skipWs();
+      i++
+      skipWs()
       if (s[i] === '=' || s[i] === ',' || i >= n) {
-        while (i < n && s[i] === '=') i++;
-        continue;
+        while (i < n && s[i] === '=') i++
+        continue
       }
-      current.params[name.toLowerCase()] = readValue();
-      continue;
+      current.params[name.toLowerCase()] = readValue()
+      continue
     }
     if (s[i] === '=' && current === undefined) {
       // parameter without a scheme: malformed, skip the value
-      i++;
-      skipWs();
-      readValue();
-      continue;
+      i++
+      skipWs()
+      readValue()
+      continue
     }
-    i = save + name.length;
-    current = { scheme: name, params: {} };
-    out.push(current);
+    i = save + name.length
+    current = { scheme: name, params: {} }
+    out.push(current)
   }
-  return out;
+  return out
 }
 
 /**
@@ -127,16 +127,16 @@ function parseOne(s: string): AuthChallenge[] {
  */
 export function selectDigestChallenge(challenges: readonly AuthChallenge[]): DigestChallenge | undefined {
   for (const c of challenges) {
-    if (c.scheme.toLowerCase() !== 'digest') continue;
-    const { realm, nonce } = c.params;
-    if (realm === undefined || nonce === undefined) continue;
-    const algorithm = ALGORITHMS[(c.params.algorithm ?? 'MD5').toLowerCase()];
-    if (algorithm === undefined) continue;
-    let qop: 'auth' | undefined;
+    if (c.scheme.toLowerCase() !== 'digest') continue
+    const { realm, nonce } = c.params
+    if (realm === undefined || nonce === undefined) continue
+    const algorithm = ALGORITHMS[(c.params.algorithm ?? 'MD5').toLowerCase()]
+    if (algorithm === undefined) continue
+    let qop: 'auth' | undefined
     if (c.params.qop !== undefined) {
-      const offered = c.params.qop.split(',').map((q) => q.trim().toLowerCase());
-      if (!offered.includes('auth')) continue; // auth-int only
-      qop = 'auth';
+      const offered = c.params.qop.split(',').map((q) => q.trim().toLowerCase())
+      if (!offered.includes('auth')) continue // auth-int only
+      qop = 'auth'
     }
     return {
       realm,
@@ -145,51 +145,51 @@ export function selectDigestChallenge(challenges: readonly AuthChallenge[]): Dig
       qop,
       opaque: c.params.opaque,
       stale: (c.params.stale ?? '').toLowerCase() === 'true',
-    };
+    }
   }
-  return undefined;
+  return undefined
 }
 
 function hashFor(algorithm: DigestAlgorithm): (s: string) => string {
-  const name = algorithm.startsWith('SHA-256') ? 'sha256' : 'md5';
-  return (s) => createHash(name).update(s, 'utf8').digest('hex');
+  const name = algorithm.startsWith('SHA-256') ? 'sha256' : 'md5'
+  return (s) => createHash(name).update(s, 'utf8').digest('hex')
 }
 
 /** Inputs of {@link computeDigestResponse}. */
 export interface DigestResponseInput {
-  username: string;
-  password: string;
-  method: string;
-  uri: string;
-  challenge: DigestChallenge;
+  username: string
+  password: string
+  method: string
+  uri: string
+  challenge: DigestChallenge
   /** Nonce count, 1-based. */
-  nc: number;
-  cnonce: string;
+  nc: number
+  cnonce: string
 }
 
 /** The `response` value of RFC 7616 §3.4.1 (and RFC 2617 §3.2.2.1). */
 export function computeDigestResponse(input: DigestResponseInput): string {
-  const { username, password, method, uri, challenge, nc, cnonce } = input;
-  const H = hashFor(challenge.algorithm);
-  let ha1 = H(`${username}:${challenge.realm}:${password}`);
-  if (challenge.algorithm.endsWith('-sess')) ha1 = H(`${ha1}:${challenge.nonce}:${cnonce}`);
-  const ha2 = H(`${method}:${uri}`);
-  if (challenge.qop === undefined) return H(`${ha1}:${challenge.nonce}:${ha2}`);
-  return H(`${ha1}:${challenge.nonce}:${formatNc(nc)}:${cnonce}:${challenge.qop}:${ha2}`);
+  const { username, password, method, uri, challenge, nc, cnonce } = input
+  const H = hashFor(challenge.algorithm)
+  let ha1 = H(`${username}:${challenge.realm}:${password}`)
+  if (challenge.algorithm.endsWith('-sess')) ha1 = H(`${ha1}:${challenge.nonce}:${cnonce}`)
+  const ha2 = H(`${method}:${uri}`)
+  if (challenge.qop === undefined) return H(`${ha1}:${challenge.nonce}:${ha2}`)
+  return H(`${ha1}:${challenge.nonce}:${formatNc(nc)}:${cnonce}:${challenge.qop}:${ha2}`)
 }
 
 /** `nc` as 8 lower-case hex digits. */
 export function formatNc(nc: number): string {
-  return nc.toString(16).padStart(8, '0');
+  return nc.toString(16).padStart(8, '0')
 }
 
 function quote(s: string): string {
-  return `"${s.replace(/(["\\])/g, '\\$1')}"`;
+  return `"${s.replace(/(["\\])/g, '\\$1')}"`
 }
 
 /** Builds the full `Authorization: Digest …` header value. */
 export function renderDigestAuthorization(input: DigestResponseInput): string {
-  const { username, uri, challenge, nc, cnonce } = input;
+  const { username, uri, challenge, nc, cnonce } = input
   const parts = [
     `username=${quote(username)}`,
     `realm=${quote(challenge.realm)}`,
@@ -197,12 +197,12 @@ export function renderDigestAuthorization(input: DigestResponseInput): string {
     `uri=${quote(uri)}`,
     `algorithm=${challenge.algorithm}`,
     `response=${quote(computeDigestResponse(input))}`,
-  ];
+  ]
   if (challenge.qop !== undefined) {
-    parts.push(`qop=${challenge.qop}`, `nc=${formatNc(nc)}`, `cnonce=${quote(cnonce)}`);
+    parts.push(`qop=${challenge.qop}`, `nc=${formatNc(nc)}`, `cnonce=${quote(cnonce)}`)
   }
-  if (challenge.opaque !== undefined) parts.push(`opaque=${quote(challenge.opaque)}`);
-  return `Digest ${parts.join(', ')}`;
+  if (challenge.opaque !== undefined) parts.push(`opaque=${quote(challenge.opaque)}`)
+  return `Digest ${parts.join(', ')}`
 }
 
 /**
@@ -210,8 +210,8 @@ export function renderDigestAuthorization(input: DigestResponseInput): string {
  * Not safe to share across servers (nonces are per server).
  */
 export class DigestAuth {
-  private challenge: DigestChallenge | undefined;
-  private nc = 0;
+  private challenge: DigestChallenge | undefined
+  private nc = 0
 
   constructor(
     private readonly username: string,
@@ -222,7 +222,7 @@ export class DigestAuth {
 
   /** True once a usable challenge has been seen. */
   get hasChallenge(): boolean {
-    return this.challenge !== undefined;
+    return this.challenge !== undefined
   }
 
   /**
@@ -230,17 +230,17 @@ export class DigestAuth {
    * client can answer is present (the caller should then give up with the 401).
    */
   acceptChallenge(values: string | readonly string[]): boolean {
-    const next = selectDigestChallenge(parseAuthenticateHeader(values));
-    if (next === undefined) return false;
-    if (this.challenge === undefined || this.challenge.nonce !== next.nonce) this.nc = 0;
-    this.challenge = next;
-    return true;
+    const next = selectDigestChallenge(parseAuthenticateHeader(values))
+    if (next === undefined) return false
+    if (this.challenge === undefined || this.challenge.nonce !== next.nonce) this.nc = 0
+    this.challenge = next
+    return true
   }
 
   /** Authorization header for the next request, or undefined before any challenge. */
   authorize(method: string, uri: string): string | undefined {
-    if (this.challenge === undefined) return undefined;
-    this.nc += 1;
+    if (this.challenge === undefined) return undefined
+    this.nc += 1
     return renderDigestAuthorization({
       username: this.username,
       password: this.password,
@@ -249,12 +249,12 @@ export class DigestAuth {
       challenge: this.challenge,
       nc: this.nc,
       cnonce: this.makeCnonce(),
-    });
+    })
   }
 
   /** Forgets the challenge (e.g. after the server rejected our answer twice). */
   reset(): void {
-    this.challenge = undefined;
-    this.nc = 0;
+    this.challenge = undefined
+    this.nc = 0
   }
 }

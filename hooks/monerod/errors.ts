@@ -13,8 +13,8 @@ export class MonerodError extends Error {
     readonly method: string,
     options?: ErrorOptions,
   ) {
-    super(message, options);
-    this.name = new.target.name;
+    super(message, options)
+    this.name = new.target.name
   }
 }
 
@@ -28,7 +28,7 @@ export class MonerodRpcError extends MonerodError {
     /** The error message monerod sent. */
     readonly rpcMessage: string,
   ) {
-    super(`monerod ${method} at ${url} failed: RPC error ${code}: ${rpcMessage}`, url, method);
+    super(`monerod ${method} at ${url} failed: RPC error ${code}: ${rpcMessage}`, url, method)
   }
 }
 
@@ -43,12 +43,12 @@ export class MonerodStatusError extends MonerodError {
     /** The status text monerod sent. */
     readonly status: string,
   ) {
-    super(`monerod ${method} at ${url} answered status "${status}"`, url, method);
+    super(`monerod ${method} at ${url} answered status "${status}"`, url, method)
   }
 
   /** True when monerod said BUSY (try again later; the node is syncing or starting). */
   get busy(): boolean {
-    return this.status === 'BUSY';
+    return this.status === 'BUSY'
   }
 }
 
@@ -62,7 +62,7 @@ export class MonerodHttpError extends MonerodError {
     /** First bytes of the response body, for diagnostics. */
     readonly body: string,
   ) {
-    super(`monerod ${method} at ${url} answered HTTP ${status}`, url, method);
+    super(`monerod ${method} at ${url} answered HTTP ${status}`, url, method)
   }
 }
 
@@ -74,7 +74,7 @@ export class MonerodTimeoutError extends MonerodError {
     /** The budget that was exceeded, in milliseconds. */
     readonly timeoutMs: number,
   ) {
-    super(`monerod ${method} at ${url} timed out after ${timeoutMs} ms`, url, method);
+    super(`monerod ${method} at ${url} timed out after ${timeoutMs} ms`, url, method)
   }
 }
 
@@ -87,14 +87,14 @@ export class MonerodConnectionError extends MonerodError {
     readonly code: string | undefined,
     cause: unknown,
   ) {
-    const detail = code ?? (cause instanceof Error ? cause.message : String(cause));
-    super(`monerod ${method} at ${url}: connection failed (${detail})`, url, method, { cause });
+    const detail = code ?? (cause instanceof Error ? cause.message : String(cause))
+    super(`monerod ${method} at ${url}: connection failed (${detail})`, url, method, { cause })
   }
 }
 
 /** The answer was not the JSON the method promises. */
 export class MonerodResponseError extends MonerodError {
   constructor(url: string, method: string, detail: string) {
-    super(`monerod ${method} at ${url}: invalid response: ${detail}`, url, method);
+    super(`monerod ${method} at ${url}: invalid response: ${detail}`, url, method)
   }
 }

@@ -118,16 +118,7 @@ function buildExporterContainer(spec: MoneroMiningNodeSetSpec, image: string): V
   return {
     name: 'exporter',
     image,
-    command: [
-      'node',
-      'dist/hooks/cli.js',
-      'exporter',
-      '--xmrig',
-      `http://127.0.0.1:${spec.api.port}`,
-      ...token,
-      '--port',
-      String(spec.metrics.port),
-    ],
+    command: ['node', 'dist/hooks/cli.js', 'exporter', '--xmrig', `http://127.0.0.1:${spec.api.port}`, ...token, '--port', String(spec.metrics.port)],
     ports: [{ name: 'metrics', containerPort: spec.metrics.port, protocol: 'TCP' }],
     // /readyz answers 200 only while xmrig is connected to a pool: a rollout to a pool that
     // does not answer stops after the first miner instead of taking the fleet down.
@@ -217,4 +208,3 @@ export function buildMinerDisruptionBudget(input: MinerSetInput): V1PodDisruptio
   const pdb = buildPodDisruptionBudget({ name: input.workload, namespace: input.namespace, labels: input.labels, selector: input.selector })
   return { ...pdb, spec: { ...pdb.spec, maxUnavailable: input.spec.maxUnavailable ?? '10%' } }
 }
-

@@ -42,8 +42,25 @@ t.test('every CEL rule is in the CRD with the message the hook uses', async (t) 
   for (const r of SPEC_RULES) t.notMatch(r.rule, /\bundefined\b/, `${r.field}: rule is complete`)
 })
 
-t.test('the TypeScript spec type names the schema\'s fields', async (t) => {
-  const full: Required<Pick<MoneroMiningNodeSetSpec, 'replicas' | 'hardAntiAffinity' | 'maxUnavailable' | 'xmrig' | 'pool' | 'threads' | 'maxThreadsHint' | 'donateLevel' | 'hugePages' | 'api' | 'metrics' | 'msr' | 'podSecurity'>> = {
+t.test("the TypeScript spec type names the schema's fields", async (t) => {
+  const full: Required<
+    Pick<
+      MoneroMiningNodeSetSpec,
+      | 'replicas'
+      | 'hardAntiAffinity'
+      | 'maxUnavailable'
+      | 'xmrig'
+      | 'pool'
+      | 'threads'
+      | 'maxThreadsHint'
+      | 'donateLevel'
+      | 'hugePages'
+      | 'api'
+      | 'metrics'
+      | 'msr'
+      | 'podSecurity'
+    >
+  > = {
     replicas: 1,
     hardAntiAffinity: false,
     maxUnavailable: 1,
@@ -58,13 +75,22 @@ t.test('the TypeScript spec type names the schema\'s fields', async (t) => {
     msr: { enabled: false },
     podSecurity: { runAsUser: 1, runAsGroup: 1, fsGroup: 1, readOnlyRootFilesystem: true, allowRoot: false },
   }
-  const scheduling = ['nodeSelector', 'tolerations', 'affinity', 'topologySpreadConstraints', 'priorityClassName', 'imagePullSecrets', 'podAnnotations', 'podLabels']
+  const scheduling = [
+    'nodeSelector',
+    'tolerations',
+    'affinity',
+    'topologySpreadConstraints',
+    'priorityClassName',
+    'imagePullSecrets',
+    'podAnnotations',
+    'podLabels',
+  ]
   t.same(Object.keys(specSchema.properties).sort(), [...Object.keys(full), ...scheduling].sort())
   t.same(Object.keys(specSchema.properties.xmrig.properties).sort(), ['args', 'env', 'image', 'imagePullPolicy', 'resources'])
   t.same(Object.keys(specSchema.properties.pool.properties).sort(), ['coin', 'passwordSecretRef', 'tls', 'tlsFingerprint', 'url', 'user'])
 })
 
-t.test('the metrics port default is the exporter\'s', async (t) => {
+t.test("the metrics port default is the exporter's", async (t) => {
   t.equal(DEFAULT_METRICS_PORT, DEFAULT_EXPORTER_PORT)
   t.equal(specSchema.properties.metrics.properties.port.default, DEFAULT_EXPORTER_PORT)
 })

@@ -21,7 +21,11 @@ t.test("the proposal's example renders one workload of 10 miners with distinct, 
 
   const users = Array.from({ length: 10 }, (_, i) => flagValue(podArgs(sts, i), '-u', '--user'))
   const wallet = '891B5keCnwXN14hA9FoAzGFtaWmcuLjTDT5aRTp65juBLkbNpEhLNfgcBn6aWdGuBqBnSThqMPsGRjWVQadCrhoAT6CnSL3'
-  t.same(users, Array.from({ length: 10 }, (_, i) => `${wallet}.node-${i}`), 'worker node-<ordinal> per pod')
+  t.same(
+    users,
+    Array.from({ length: 10 }, (_, i) => `${wallet}.node-${i}`),
+    'worker node-<ordinal> per pod',
+  )
   t.equal(new Set(users).size, 10, 'all distinct')
 
   // A restart or a later sync (observed children present, status set) gives each ordinal the same name.
@@ -37,7 +41,10 @@ t.test("the proposal's example renders one workload of 10 miners with distinct, 
 
 t.test('children are sound Kubernetes objects: schema, selectors, security, anti-affinity', async (t) => {
   const r = syncOk(asStored(proposal()))
-  t.same(r.children.map((c) => `${c.kind}/${c.metadata.name}`), ['StatefulSet/miners-xmrig', 'Service/miners-xmrig', 'PodDisruptionBudget/miners-xmrig'])
+  t.same(
+    r.children.map((c) => `${c.kind}/${c.metadata.name}`),
+    ['StatefulSet/miners-xmrig', 'Service/miners-xmrig', 'PodDisruptionBudget/miners-xmrig'],
+  )
   for (const c of r.children) t.doesNotThrow(() => validateChild(c), `${c.kind} validates`)
   const sts = statefulSetOf(r)
   const podLabels = sts.spec?.template.metadata?.labels ?? {}
@@ -54,7 +61,11 @@ t.test('children are sound Kubernetes objects: schema, selectors, security, anti
     t.same(c.securityContext?.capabilities, { drop: ['ALL'] })
     t.notOk(c.securityContext?.privileged, `${c.name}: not privileged`)
   }
-  t.same(pod?.volumes?.map((v) => v.name), ['tmp'], 'only an emptyDir for /tmp')
+  t.same(
+    pod?.volumes?.map((v) => v.name),
+    ['tmp'],
+    'only an emptyDir for /tmp',
+  )
   t.same(pod?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.[0]?.topologyKey, 'kubernetes.io/hostname')
   const xmrig = pod?.containers[0]
   t.same(xmrig?.resources, { requests: { cpu: '1', memory: '2560Mi' }, limits: { memory: '3Gi' } }, 'default requests keep RandomX fast mode in memory')
@@ -106,10 +117,16 @@ t.test('the structured example renders flags, secrets through env, huge pages an
   t.ok(raw.includes('--pass=$(XMRIG_PASSWORD)'), 'the password never appears in the object')
   t.same(sts.spec?.updateStrategy?.rollingUpdate, { partition: 0, maxUnavailable: '25%' })
   const svc = r.children.find((c) => c.kind === 'Service') as unknown as { spec: { ports: { name: string; port: number }[] } }
-  t.same(svc.spec.ports.map((p) => `${p.name}:${p.port}`), ['metrics:9533', 'api:8080'])
+  t.same(
+    svc.spec.ports.map((p) => `${p.name}:${p.port}`),
+    ['metrics:9533', 'api:8080'],
+  )
   const exporter = sts.spec?.template.spec?.containers[1]
   t.same(exporter?.command?.slice(5, 7), ['--token-file', '/var/run/secrets/xmrig-api/token'])
-  t.same(sts.spec?.template.spec?.volumes?.map((v) => v.name), ['tmp', 'api-token'])
+  t.same(
+    sts.spec?.template.spec?.volumes?.map((v) => v.name),
+    ['tmp', 'api-token'],
+  )
 })
 
 t.test('huge pages: 1168 + threads pages of 2 MiB, request = limit, with a memory request', async (t) => {
@@ -121,10 +138,10 @@ t.test('huge pages: 1168 + threads pages of 2 MiB, request = limit, with a memor
   })
   t.equal(res({ threads: 16, hugePages: { enabled: true } })?.limits?.['hugepages-2Mi'], `${(1168 + 16) * 2}Mi`)
   t.equal(res({ hugePages: { enabled: true, pages: 1300 } })?.requests?.['hugepages-2Mi'], '2600Mi', 'explicit pages win')
-  t.same(
-    res({ threads: 2, hugePages: { enabled: true }, xmrig: { ...base.xmrig, resources: { requests: { cpu: 2 } } } }),
-    { requests: { cpu: '2', 'hugepages-2Mi': '2340Mi' }, limits: { 'hugepages-2Mi': '2340Mi' } },
-  )
+  t.same(res({ threads: 2, hugePages: { enabled: true }, xmrig: { ...base.xmrig, resources: { requests: { cpu: 2 } } } }), {
+    requests: { cpu: '2', 'hugepages-2Mi': '2340Mi' },
+    limits: { 'hugepages-2Mi': '2340Mi' },
+  })
   t.notOk(res({ threads: 2 })?.requests?.['hugepages-2Mi'], 'off by default')
   const sts = statefulSetOf(syncOk(parentWith({ ...base, threads: 3, hugePages: { enabled: true } })))
   t.doesNotThrow(() => validateChild(sts as unknown as KubeObject))
@@ -140,14 +157,20 @@ t.test('msr is an explicit, privileged opt-in', async (t) => {
 
 t.test('metrics and API off: a port-less governing Service, no sidecar, no http flags', async (t) => {
   const r = syncOk(parentWith({ replicas: 3, xmrig: { args: ['-o', 'p:1', '-u', 'w', '--http-port=9999'] }, metrics: { enabled: false } }))
-  t.same(r.children.map((c) => c.kind), ['StatefulSet', 'Service', 'PodDisruptionBudget'])
+  t.same(
+    r.children.map((c) => c.kind),
+    ['StatefulSet', 'Service', 'PodDisruptionBudget'],
+  )
   const svc = r.children.find((c) => c.kind === 'Service') as unknown as { spec: { clusterIP: string; ports?: unknown[] } }
-  t.equal(svc.spec.clusterIP, 'None', 'the StatefulSet\'s serviceName exists (headless)')
+  t.equal(svc.spec.clusterIP, 'None', "the StatefulSet's serviceName exists (headless)")
   t.notOk('ports' in svc.spec, 'no ports field (the apiserver does not store an empty list: sending one would update the Service on every sync)')
   t.notOk('publishNotReadyAddresses' in svc.spec, 'publishNotReadyAddresses left at its default, unsent (the apiserver does not store false)')
   const pod = statefulSetOf(r).spec?.template.spec
-  t.same(pod?.containers.map((c) => c.name), ['xmrig'])
-  t.same(pod?.containers[0]?.args, ['--no-color', '-o', 'p:1', '-u', 'w', '--http-port=9999'], 'raw http flags are the user\'s own then')
+  t.same(
+    pod?.containers.map((c) => c.name),
+    ['xmrig'],
+  )
+  t.same(pod?.containers[0]?.args, ['--no-color', '-o', 'p:1', '-u', 'w', '--http-port=9999'], "raw http flags are the user's own then")
 })
 
 t.test('conflicts and mistakes are rejected with 422 naming the field', async (t) => {
@@ -156,7 +179,12 @@ t.test('conflicts and mistakes are rejected with 422 naming the field', async (t
     ['pool.url and -o', { pool, xmrig: { args: ['-o', 'other:1'] } }, 'spec.pool.url', /set the pool either in pool.url or in xmrig.args/],
     ['pool.url and --url=', { pool, xmrig: { args: ['--url=other:1'] } }, 'spec.pool.url', /pool.url or in xmrig.args/],
     ['pool.user and -u', { pool, xmrig: { args: ['-u', 'X'] } }, 'spec.pool.user', /wallet\/worker either in pool.user/],
-    ['password twice', { pool: { ...pool, passwordSecretRef: { name: 's', key: 'k' } }, xmrig: { args: ['-p', 'x'] } }, 'spec.pool.passwordSecretRef', /password either/],
+    [
+      'password twice',
+      { pool: { ...pool, passwordSecretRef: { name: 's', key: 'k' } }, xmrig: { args: ['-p', 'x'] } },
+      'spec.pool.passwordSecretRef',
+      /password either/,
+    ],
     ['tls twice', { pool: { ...pool, tls: true }, xmrig: { args: ['--tls'] } }, 'spec.pool.tls', /TLS either/],
     ['coin and algo', { pool: { ...pool, coin: 'monero' }, xmrig: { args: ['-a', 'rx/0'] } }, 'spec.pool.coin', /coin either/],
     ['threads and -t', { pool, threads: 2, xmrig: { args: ['-t', '4'] } }, 'spec.threads', /thread count either/],
@@ -169,8 +197,18 @@ t.test('conflicts and mistakes are rejected with 422 naming the field', async (t
     ['same ports', { pool, api: { port: 9533 } }, 'spec.metrics.port', /must differ/],
     ['huge pages, threads unknown', { pool, hugePages: { enabled: true } }, 'spec.hugePages.pages', /needs threads/],
     ['pages without enabled', { pool, hugePages: { pages: 1200 } }, 'spec.hugePages.pages', /only with hugePages.enabled/],
-    ['hugepages in resources', { pool, threads: 1, hugePages: { enabled: true }, xmrig: { resources: { limits: { 'hugepages-2Mi': '2Gi' } } } }, 'spec.xmrig.resources', /sizes hugepages-2Mi itself/],
-    ['huge pages without cpu/memory request', { pool, threads: 1, hugePages: { enabled: true }, xmrig: { resources: { limits: { memory: '1Gi' } } } }, 'spec.xmrig.resources.requests', /cpu or memory/],
+    [
+      'hugepages in resources',
+      { pool, threads: 1, hugePages: { enabled: true }, xmrig: { resources: { limits: { 'hugepages-2Mi': '2Gi' } } } },
+      'spec.xmrig.resources',
+      /sizes hugepages-2Mi itself/,
+    ],
+    [
+      'huge pages without cpu/memory request',
+      { pool, threads: 1, hugePages: { enabled: true }, xmrig: { resources: { limits: { memory: '1Gi' } } } },
+      'spec.xmrig.resources.requests',
+      /cpu or memory/,
+    ],
     ['reserved env', { pool, xmrig: { env: [{ name: 'id', value: '7' }] } }, 'spec.xmrig.env', /set by the operator/],
     ['undefined $(VAR) in args', { xmrig: { args: ['-o', 'p:1', '-u', 'W.$(HOSTNAME)'] } }, 'spec.xmrig.args[3]', /\$\(HOSTNAME\) is not defined/],
     ['undefined $(VAR) in pool.user', { pool: { ...pool, user: 'W.$(NODE)' } }, 'spec.pool.user', /\$\(NODE\) is not defined/],
@@ -218,7 +256,12 @@ t.test('the hook route: a refused spec shows on the resource (200), or is a 422 
   const res = await app.inject({ method: 'POST', url: '/hooks/monerominingnodeset/sync', payload: { parent: asStored(bad), children: {} } })
   t.equal(res.statusCode, 200)
   t.same(res.json().children, [])
-  t.match(res.json().status.conditions, [{}, {}, {}, { type: 'Synced', status: 'False', reason: 'InvalidSpec', message: /spec\.pool\.url: set the pool either in pool.url or in xmrig.args/ }])
+  t.match(res.json().status.conditions, [
+    {},
+    {},
+    {},
+    { type: 'Synced', status: 'False', reason: 'InvalidSpec', message: /spec\.pool\.url: set the pool either in pool.url or in xmrig.args/ },
+  ])
   // an observed child without Metacontroller's last-applied annotation cannot be kept as it is: 422
   const sts = ok.json().children.find((c: KubeObject) => c.kind === 'StatefulSet') as KubeObject
   const children = { 'StatefulSet.apps/v1': { 'default/miners-xmrig': { ...sts, metadata: { ...sts.metadata, namespace: 'default' } } } }
@@ -236,7 +279,11 @@ t.test('status follows the observed StatefulSet', async (t) => {
   }
   const r = syncOk(asStored(proposal()), { 'StatefulSet.apps/v1': { 'miners-xmrig': observed } })
   t.match(r.status, { replicas: 10, readyReplicas: 10, updatedReplicas: 10, availableReplicas: 10, pool: 'cryptonote.social:5556' })
-  t.match(r.status.conditions, [{ type: 'Ready', status: 'True' }, { type: 'Progressing', status: 'False' }, { type: 'Degraded', status: 'False' }])
+  t.match(r.status.conditions, [
+    { type: 'Ready', status: 'True' },
+    { type: 'Progressing', status: 'False' },
+    { type: 'Degraded', status: 'False' },
+  ])
 })
 
 /** Paths at which two JSON values differ. */
@@ -252,9 +299,14 @@ function diffPaths(a: unknown, b: unknown, path = ''): string[] {
 
 t.test('metrics.podMonitor: a PodMonitor scraping the exporter of every miner', async (t) => {
   const r = syncOk(parentWith({ replicas: 2, xmrig: { args: ['-o', 'p:1', '-u', 'w'] }, metrics: { podMonitor: { enabled: true, interval: '30s' } } }))
-  const pm = r.children.find((c) => c.kind === 'PodMonitor') as unknown as { spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: unknown[] } }
+  const pm = r.children.find((c) => c.kind === 'PodMonitor') as unknown as {
+    spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: unknown[] }
+  }
   t.ok(pm, 'PodMonitor emitted')
   t.same(pm.spec.podMetricsEndpoints, [{ port: 'metrics', path: '/metrics', interval: '30s' }])
   t.equal(pm.spec.selector.matchLabels['app.kubernetes.io/name'], 'xmrig')
-  t.notOk(syncOk(parentWith({ replicas: 2, xmrig: { args: ['-o', 'p:1', '-u', 'w'] } })).children.some((c) => c.kind === 'PodMonitor'), 'none unless asked')
+  t.notOk(
+    syncOk(parentWith({ replicas: 2, xmrig: { args: ['-o', 'p:1', '-u', 'w'] } })).children.some((c) => c.kind === 'PodMonitor'),
+    'none unless asked',
+  )
 })

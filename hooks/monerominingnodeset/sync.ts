@@ -40,10 +40,7 @@ export function syncMoneroMiningNodeSet(request: SyncRequest<MoneroMiningNodeSet
   const rolloutCondition = maxUnavailableCondition(maxUnavailable)
   if (rolloutCondition) {
     const previous = (parent.status as Record<string, unknown> | undefined)?.conditions
-    status.conditions = [
-      ...(status.conditions as Condition[]),
-      ...mergeConditions(previous, [rolloutCondition], ctx.now, parent.metadata.generation),
-    ]
+    status.conditions = [...(status.conditions as Condition[]), ...mergeConditions(previous, [rolloutCondition], ctx.now, parent.metadata.generation)]
   }
   return {
     status: {

@@ -43,8 +43,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
     field: 'spec.donateLevel',
     rule: `!has(self.donateLevel) || self.donateLevel > 0 || self.xmrig.image != '${DEFAULT_XMRIG_IMAGE}'`,
     holds: (s) => s.donateLevel === undefined || s.donateLevel > 0 || s.xmrig.image !== DEFAULT_XMRIG_IMAGE,
-    message:
-      'donateLevel 0 needs an xmrig build whose minimum donate level is 0; the default image is an official build, which ignores 0 and keeps 1',
+    message: 'donateLevel 0 needs an xmrig build whose minimum donate level is 0; the default image is an official build, which ignores 0 and keeps 1',
   },
   {
     field: 'spec.hugePages.pages',
@@ -61,15 +60,13 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     field: 'spec.xmrig.resources',
-    rule:
-      "!self.hugePages.enabled || !has(self.xmrig.resources) || ((!has(self.xmrig.resources.requests) || !('hugepages-2Mi' in self.xmrig.resources.requests)) && (!has(self.xmrig.resources.limits) || !('hugepages-2Mi' in self.xmrig.resources.limits)))",
+    rule: "!self.hugePages.enabled || !has(self.xmrig.resources) || ((!has(self.xmrig.resources.requests) || !('hugepages-2Mi' in self.xmrig.resources.requests)) && (!has(self.xmrig.resources.limits) || !('hugepages-2Mi' in self.xmrig.resources.limits)))",
     holds: (s) => !s.hugePages.enabled || !hasHugepagesResource(s),
     message: 'hugePages.enabled sizes hugepages-2Mi itself; remove hugepages-2Mi from xmrig.resources (or set hugePages.pages)',
   },
   {
     field: 'spec.xmrig.resources.requests',
-    rule:
-      "!self.hugePages.enabled || !has(self.xmrig.resources) || (has(self.xmrig.resources.requests) && ('cpu' in self.xmrig.resources.requests || 'memory' in self.xmrig.resources.requests))",
+    rule: "!self.hugePages.enabled || !has(self.xmrig.resources) || (has(self.xmrig.resources.requests) && ('cpu' in self.xmrig.resources.requests || 'memory' in self.xmrig.resources.requests))",
     holds: (s) =>
       !s.hugePages.enabled ||
       s.xmrig.resources === undefined ||

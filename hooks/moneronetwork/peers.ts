@@ -33,13 +33,7 @@ export function renderPeersConfig(workload: string, replicas: number, p2pPort: n
  * pod; its address is stable for the Service's life, whatever the pod's IP; it routes to the
  * pod even before it is ready (peers connect during sync).
  */
-export function buildPeerService(input: {
-  workload: string
-  index: number
-  namespace: string
-  labels: Record<string, string>
-  p2pPort: number
-}): V1Service {
+export function buildPeerService(input: { workload: string; index: number; namespace: string; labels: Record<string, string>; p2pPort: number }): V1Service {
   const name = podName(input.workload, input.index)
   return {
     apiVersion: 'v1',

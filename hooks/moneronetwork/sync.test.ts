@@ -28,8 +28,14 @@ t.test('the proposal example: 20 regtest peers in a closed network', async (t) =
   for (const a of ['--regtest', '--fixed-difficulty=1', '--keep-fakechain', '--allow-local-ip', '--config-file=/run/monerod/monerod.conf']) {
     t.ok(monerod.args!.includes(a), `args include ${a}`)
   }
-  t.notOk(monerod.args!.some((a) => a.startsWith('--add-exclusive-node')), 'no peer list in args (it lives in one shared file)')
-  t.notOk(monerod.args!.some((a) => a.startsWith('--seed-node') || a.startsWith('--add-peer')), 'no outside peers')
+  t.notOk(
+    monerod.args!.some((a) => a.startsWith('--add-exclusive-node')),
+    'no peer list in args (it lives in one shared file)',
+  )
+  t.notOk(
+    monerod.args!.some((a) => a.startsWith('--seed-node') || a.startsWith('--add-peer')),
+    'no outside peers',
+  )
   const init = sts.spec!.template.spec!.initContainers!.find((c) => c.name === 'init-node')!
   t.ok(init.args!.includes('--wait-peers'), 'init container waits for peer names before monerod starts')
   t.equal(init.image, DEFAULT_CONFIG.operatorImage)
@@ -50,7 +56,10 @@ t.test('the proposal example: 20 regtest peers in a closed network', async (t) =
 })
 
 t.test('testnet and stagenet networks use their ports', async (t) => {
-  for (const [flag, port] of [['--testnet', 28080], ['--stagenet', 38080]] as const) {
+  for (const [flag, port] of [
+    ['--testnet', 28080],
+    ['--stagenet', 38080],
+  ] as const) {
     const r = sync(withReplicas(3, [flag]))
     const cm = r.children.find((c) => c.kind === 'ConfigMap') as unknown as V1ConfigMap
     t.match(cm.data!['peers.conf'], new RegExp(`add-exclusive-node=regtest-peer-2:${port}\\n`))
@@ -87,26 +96,42 @@ t.test('configuration grows linearly: 1000 members', async (t) => {
 })
 
 t.test('template errors name the template path', async (t) => {
-  const bad = syncOrError(handler, syncRequest({ ...example, spec: { replicas: 2, template: { spec: { monerod: { args: ['--data-dir=/x'] } } } } }), ctx) as HookError
+  const bad = syncOrError(
+    handler,
+    syncRequest({ ...example, spec: { replicas: 2, template: { spec: { monerod: { args: ['--data-dir=/x'] } } } } }),
+    ctx,
+  ) as HookError
   t.equal(bad.statusCode, 422)
   t.match(bad.message, /spec\.template\.spec\.monerod\.args\[0\]: --data-dir cannot be set/)
   const missing = syncOrError(handler, syncRequest({ ...example, spec: { replicas: 2 } }), ctx) as HookError
   t.equal(missing.statusCode, 422)
   t.match(missing.message, /template/)
-  const labels = handleSync(handler, syncRequest({ ...example, spec: { replicas: 2, template: { metadata: { labels: { 'app.kubernetes.io/name': 'x' } }, spec: {} } } }), ctx)
+  const labels = handleSync(
+    handler,
+    syncRequest({ ...example, spec: { replicas: 2, template: { metadata: { labels: { 'app.kubernetes.io/name': 'x' } }, spec: {} } } }),
+    ctx,
+  )
   t.notOk(isHookError(labels) && false)
 })
 
 t.test('template metadata reaches the pods without overriding selector labels', async (t) => {
-  const r = sync({ ...example, spec: { replicas: 2, template: { metadata: { labels: { team: 'research' }, annotations: { note: 'x' } }, spec: { monerod: { args: ['--regtest'] } } } } })
+  const r = sync({
+    ...example,
+    spec: { replicas: 2, template: { metadata: { labels: { team: 'research' }, annotations: { note: 'x' } }, spec: { monerod: { args: ['--regtest'] } } } },
+  })
   const sts = r.children.find((c) => c.kind === 'StatefulSet') as unknown as V1StatefulSet
   t.equal(sts.spec!.template.metadata!.labels!.team, 'research')
   t.equal(sts.spec!.template.metadata!.annotations!.note, 'x')
   t.equal(sts.spec!.template.metadata!.labels!['app.kubernetes.io/part-of'], 'moneronetwork')
 })
 
-t.test('init-node is a native sidecar that keeps monerod\'s peer addresses current', async (t) => {
-  for (const [flag, port] of [['--regtest', 18080], ['--testnet', 28080], ['--stagenet', 38080], ['--mainnet', 18080]] as const) {
+t.test("init-node is a native sidecar that keeps monerod's peer addresses current", async (t) => {
+  for (const [flag, port] of [
+    ['--regtest', 18080],
+    ['--testnet', 28080],
+    ['--stagenet', 38080],
+    ['--mainnet', 18080],
+  ] as const) {
     const r = sync(withReplicas(3, flag === '--mainnet' ? [] : [flag]))
     const pod = (r.children.find((c) => c.kind === 'StatefulSet') as unknown as V1StatefulSet).spec!.template.spec!
     t.same(
@@ -151,7 +176,10 @@ t.test('init-node is a native sidecar that keeps monerod\'s peer addresses curre
       { name: 'monerod-config', mountPath: '/run/monerod', readOnly: true },
       'monerod cannot write it',
     )
-    t.notOk(monerod.args!.some((a) => a.includes('regtest-peer-')), 'no peer name in monerod\'s args')
+    t.notOk(
+      monerod.args!.some((a) => a.includes('regtest-peer-')),
+      "no peer name in monerod's args",
+    )
     // the ConfigMap stays the readable list of members (names); init-node writes their addresses
     const cm = r.children.find((c) => c.kind === 'ConfigMap') as unknown as V1ConfigMap
     t.match(cm.data!['peers.conf'], new RegExp(`^add-exclusive-node=regtest-peer-2:${port}$`, 'm'))

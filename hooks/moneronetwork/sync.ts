@@ -48,17 +48,22 @@ export function syncMoneroNetwork(request: SyncRequest<MoneroNetworkSpec>, ctx: 
     specPath,
     operatorImage: ctx.config.operatorImage,
     podMetadata: template.metadata,
-    extras: [
-      buildPeeringExtras({ workload, namespace, replicas, labels: commonLabels(identity), p2pPort: ports.p2p }),
-      ...features.extras,
-    ],
+    extras: [buildPeeringExtras({ workload, namespace, replicas, labels: commonLabels(identity), p2pPort: ports.p2p }), ...features.extras],
   })
 
   const peers: string[] = []
   if (replicas <= MAX_LISTED_PEERS) {
     for (let i = 0; i < replicas; i++) peers.push(`${podName(workload, i)}.${namespace}.svc:${ports.p2p}`)
   }
-  const { conditions, ...counts } = computeWorkloadStatus({ parent, children: request.children, workload, desired: replicas, selector, noun: 'peer', now: ctx.now })
+  const { conditions, ...counts } = computeWorkloadStatus({
+    parent,
+    children: request.children,
+    workload,
+    desired: replicas,
+    selector,
+    noun: 'peer',
+    now: ctx.now,
+  })
   return {
     status: {
       ...counts,

@@ -35,11 +35,14 @@ t.test('the proposal example renders to three HA monerod replicas', async (t) =>
   t.equal(sts.spec!.serviceName, 'nodes-monerod-headless')
   t.equal(sts.spec!.podManagementPolicy, 'Parallel')
   t.same(sts.spec!.persistentVolumeClaimRetentionPolicy, { whenDeleted: 'Retain', whenScaled: 'Retain' })
-  t.same(sts.spec!.selector.matchLabels, sts.spec!.template.metadata!.labels && {
-    'app.kubernetes.io/name': 'monerod',
-    'app.kubernetes.io/instance': 'nodes',
-    'app.kubernetes.io/part-of': 'moneronodeset',
-  })
+  t.same(
+    sts.spec!.selector.matchLabels,
+    sts.spec!.template.metadata!.labels && {
+      'app.kubernetes.io/name': 'monerod',
+      'app.kubernetes.io/instance': 'nodes',
+      'app.kubernetes.io/part-of': 'moneronodeset',
+    },
+  )
   for (const [k, v] of Object.entries(sts.spec!.selector.matchLabels!)) t.equal(sts.spec!.template.metadata!.labels![k], v, `pod label ${k}`)
   const claim = sts.spec!.volumeClaimTemplates![0]!
   t.equal(claim.metadata!.name, 'data')
@@ -71,7 +74,13 @@ t.test('the proposal example renders to three HA monerod replicas', async (t) =>
   t.notOk(args.includes('--confirm-external-bind'), 'unrestricted RPC never leaves the pod')
   t.ok(args.indexOf('--public-node') > args.indexOf('--no-igd'), 'user args follow the defaults')
   t.same(monerod.volumeMounts!.find((m) => m.name === 'data')!.mountPath, '/data')
-  t.same(monerod.ports!.map((p) => [p.name, p.containerPort]), [['p2p', 18080], ['rpc-restricted', 18089]])
+  t.same(
+    monerod.ports!.map((p) => [p.name, p.containerPort]),
+    [
+      ['p2p', 18080],
+      ['rpc-restricted', 18089],
+    ],
+  )
   t.equal(monerod.startupProbe!.httpGet!.port, 'rpc-restricted')
   t.ok(monerod.startupProbe!.failureThreshold! * monerod.startupProbe!.periodSeconds! >= 3600, 'startup budget >= 1h')
   t.equal(monerod.readinessProbe!.httpGet!.path, '/get_height')
@@ -88,7 +97,11 @@ t.test('the proposal example renders to three HA monerod replicas', async (t) =>
   t.equal(headless.spec!.publishNotReadyAddresses, true)
   const client = find<V1Service>(r, 'Service', 'nodes-monerod')
   t.equal(client.spec!.type, 'ClusterIP')
-  t.same(client.spec!.ports!.map((p) => p.port), [18080, 18089, 9533], 'no unrestricted RPC port on any Service')
+  t.same(
+    client.spec!.ports!.map((p) => p.port),
+    [18080, 18089, 9533],
+    'no unrestricted RPC port on any Service',
+  )
 })
 
 t.test('pods pass the restricted Pod Security Standard by default', async (t) => {
@@ -145,7 +158,10 @@ t.test('soft anti-affinity, single replica, service options, nettype ports', asy
   t.equal(sts.spec!.volumeClaimTemplates![0]!.spec!.storageClassName, 'fast')
   const client = find<V1Service>(r, 'Service', 'nodes-monerod')
   t.equal(client.spec!.type, 'LoadBalancer')
-  t.same(client.spec!.ports!.map((p) => p.port), [38080, 9533])
+  t.same(
+    client.spec!.ports!.map((p) => p.port),
+    [38080, 9533],
+  )
   t.same(client.metadata!.annotations, { a: 'b' })
   t.same(client.spec!.loadBalancerSourceRanges, ['10.0.0.0/8'])
 })
@@ -194,30 +210,58 @@ t.test('status follows observed children; conditions keep their time unless they
   const parentWithStatus = { ...example, status: first.status }
   const ready = sync(parentWithStatus, [readySts(first)])
   const conds = ready.status.conditions as { type: string; status: string; reason: string; lastTransitionTime: string }[]
-  t.same(conds.map((c) => [c.type, c.status]), [['Ready', 'True'], ['Progressing', 'False'], ['Degraded', 'False'], ['Synced', 'True']])
+  t.same(
+    conds.map((c) => [c.type, c.status]),
+    [
+      ['Ready', 'True'],
+      ['Progressing', 'False'],
+      ['Degraded', 'False'],
+      ['Synced', 'True'],
+    ],
+  )
   t.equal(ready.status.readyReplicas, 3)
 
   // the same request again, one hour later: byte-identical status
-  const later = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first)]), { ...ctx, now: '2026-11-26T13:00:00Z' }) as SyncResponse
-  const again = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first)]), { ...ctx, now: '2026-11-26T14:00:00Z' }) as SyncResponse
+  const later = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first)]), {
+    ...ctx,
+    now: '2026-11-26T13:00:00Z',
+  }) as SyncResponse
+  const again = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first)]), {
+    ...ctx,
+    now: '2026-11-26T14:00:00Z',
+  }) as SyncResponse
   t.equal(JSON.stringify(later.status), JSON.stringify(again.status))
   t.equal(JSON.stringify(later.status), JSON.stringify(ready.status), 'a settled status does not change')
 
   // a replica loses readiness after the set was ready: Degraded
-  const lost = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first, { readyReplicas: 2 })]), { ...ctx, now: '2026-11-26T15:00:00Z' }) as SyncResponse
+  const lost = handleSync(handler, syncRequest({ ...example, status: ready.status }, [readySts(first, { readyReplicas: 2 })]), {
+    ...ctx,
+    now: '2026-11-26T15:00:00Z',
+  }) as SyncResponse
   const lc = lost.status.conditions as { type: string; status: string; lastTransitionTime: string }[]
-  t.same(lc.map((c) => [c.type, c.status]), [['Ready', 'False'], ['Progressing', 'True'], ['Degraded', 'True'], ['Synced', 'True']])
+  t.same(
+    lc.map((c) => [c.type, c.status]),
+    [
+      ['Ready', 'False'],
+      ['Progressing', 'True'],
+      ['Degraded', 'True'],
+      ['Synced', 'True'],
+    ],
+  )
   t.equal(lc[0]!.lastTransitionTime, '2026-11-26T15:00:00Z', 'Ready flipped: new time')
 
   // a rollout in progress is Progressing, not Degraded
   const rolling = sync({ ...example, status: ready.status }, [readySts(first, { updatedReplicas: 1, updateRevision: 'b' })])
   const rc = rolling.status.conditions as { type: string; status: string; reason: string }[]
-  t.same(rc.map((c) => [c.type, c.status, c.reason]), [
-    ['Ready', 'False', 'ReplicasNotReady'],
-    ['Progressing', 'True', 'RollingUpdate'],
-    ['Degraded', 'False', 'RolloutInProgress'],
-    ['Synced', 'True', 'SpecAccepted'],
-  ])
+  t.same(
+    rc.map((c) => [c.type, c.status, c.reason]),
+    [
+      ['Ready', 'False', 'ReplicasNotReady'],
+      ['Progressing', 'True', 'RollingUpdate'],
+      ['Degraded', 'False', 'RolloutInProgress'],
+      ['Synced', 'True', 'SpecAccepted'],
+    ],
+  )
 })
 
 t.test('v1 and v2 children keys give the same answer', async (t) => {
@@ -240,7 +284,10 @@ t.test('property: valid specs always yield the full child set, deterministically
         },
         { requiredKeys: [] },
       ),
-      service: fc.record({ type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer'), p2p: fc.constant(true), restrictedRpc: fc.boolean() }, { requiredKeys: [] }),
+      service: fc.record(
+        { type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer'), p2p: fc.constant(true), restrictedRpc: fc.boolean() },
+        { requiredKeys: [] },
+      ),
     },
     { requiredKeys: [] },
   )
@@ -273,11 +320,16 @@ t.test('metrics: exporter sidecar on the unrestricted RPC in the pod, metrics po
   t.same(exporter.ports, [{ name: 'metrics', containerPort: 9533, protocol: 'TCP' }])
   t.equal(exporter.readinessProbe!.httpGet!.path, '/healthz', 'readiness means RPC by default')
   for (const name of ['nodes-monerod', 'nodes-monerod-headless']) {
-    t.ok(find<V1Service>(r, 'Service', name).spec!.ports!.some((p) => p.name === 'metrics' && p.port === 9533), `${name} has the metrics port`)
+    t.ok(
+      find<V1Service>(r, 'Service', name).spec!.ports!.some((p) => p.name === 'metrics' && p.port === 9533),
+      `${name} has the metrics port`,
+    )
   }
   t.notOk(find(r, 'PodMonitor'), 'no PodMonitor unless asked')
 
-  const synced = sync(withSpec({ metrics: { readiness: 'synchronized', port: 9600, podMonitor: { enabled: true, interval: '15s', labels: { release: 'kps' } } } }))
+  const synced = sync(
+    withSpec({ metrics: { readiness: 'synchronized', port: 9600, podMonitor: { enabled: true, interval: '15s', labels: { release: 'kps' } } } }),
+  )
   const e2 = find<V1StatefulSet>(synced, 'StatefulSet').spec!.template.spec!.containers.find((c) => c.name === 'exporter')!
   t.equal(e2.readinessProbe!.httpGet!.path, '/readyz', 'readiness: synchronized uses the exporter /readyz')
   const pm = find<KubeObject & { spec: Record<string, any> }>(synced, 'PodMonitor')
@@ -296,12 +348,28 @@ t.test('metrics: exporter sidecar on the unrestricted RPC in the pod, metrics po
 
 t.test('the CRD rules that look only at the new object are enforced by the hook too', async (t) => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ monerod: { env: [{ name: 'A', value: '1', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] } }, /spec\.monerod\.env\[0\]: env: set either value or valueFrom/],
-    [{ monerod: { env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] } }, /spec\.monerod\.env\[1\]: duplicate env name "A"/],
+    [
+      { monerod: { env: [{ name: 'A', value: '1', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] } },
+      /spec\.monerod\.env\[0\]: env: set either value or valueFrom/,
+    ],
+    [
+      {
+        monerod: {
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'A', value: '2' },
+          ],
+        },
+      },
+      /spec\.monerod\.env\[1\]: duplicate env name "A"/,
+    ],
     [{ service: { p2p: false, restrictedRpc: false } }, /expose at least one of p2p and restrictedRpc/],
     [{ service: { externalTrafficPolicy: 'Local' } }, /externalTrafficPolicy applies only to NodePort and LoadBalancer/],
     [{ service: { type: 'NodePort', loadBalancerSourceRanges: ['10.0.0.0/8'] } }, /loadBalancerSourceRanges applies only to LoadBalancer/],
-    [{ podLabels: { 'app.kubernetes.io/name': 'mine' } }, /spec\.podLabels\.app\.kubernetes\.io\/name: podLabels: keys under app\.kubernetes\.io\/ and utxo\.com\.br\/ are reserved/],
+    [
+      { podLabels: { 'app.kubernetes.io/name': 'mine' } },
+      /spec\.podLabels\.app\.kubernetes\.io\/name: podLabels: keys under app\.kubernetes\.io\/ and utxo\.com\.br\/ are reserved/,
+    ],
     [{ metrics: { enabled: false, podMonitor: { enabled: true } } }, /metrics\.podMonitor needs metrics\.enabled/],
     [{ metrics: { port: 18089 } }, /metrics\.port collides/],
     [{ monerod: { args: ['--restricted-rpc'] } }, /--restricted-rpc cannot be set/],

@@ -33,7 +33,14 @@ interface Anon {
   rotation?: string
 }
 
-function parentOf(opts: { name?: string; namespace?: string; replicas?: number; tor?: Anon; i2p?: Anon; kind?: 'MoneroNodeSet' | 'MoneroNetwork' }): KubeObject {
+function parentOf(opts: {
+  name?: string
+  namespace?: string
+  replicas?: number
+  tor?: Anon
+  i2p?: Anon
+  kind?: 'MoneroNodeSet' | 'MoneroNetwork'
+}): KubeObject {
   const node = { ...(opts.tor ? { tor: opts.tor } : {}), ...(opts.i2p ? { i2p: opts.i2p } : {}) }
   const kind = opts.kind ?? 'MoneroNodeSet'
   return {
@@ -101,7 +108,14 @@ t.test('tor + i2p with enabled: true alone: children, pods, status', async (t) =
   t.equal(new Set(addresses(hs)).size, 6, 'every replica has its own addresses')
 
   const secret = secretOf(r)
-  t.same(Object.keys(secret.data), ['0.hs_ed25519_secret_key', '0.monerod.dat', '1.hs_ed25519_secret_key', '1.monerod.dat', '2.hs_ed25519_secret_key', '2.monerod.dat'])
+  t.same(Object.keys(secret.data), [
+    '0.hs_ed25519_secret_key',
+    '0.monerod.dat',
+    '1.hs_ed25519_secret_key',
+    '1.monerod.dat',
+    '2.hs_ed25519_secret_key',
+    '2.monerod.dat',
+  ])
   t.equal(secret.type, 'Opaque')
 
   const sts = byKind(r, 'StatefulSet')[0] as unknown as V1StatefulSet
@@ -110,8 +124,14 @@ t.test('tor + i2p with enabled: true alone: children, pods, status', async (t) =
   t.ok(monerod.args!.includes('--tx-proxy=tor,127.0.0.1:9050,16'))
   t.ok(monerod.args!.includes('--tx-proxy=i2p,127.0.0.1:4447,16'))
   t.ok(monerod.args!.includes('--config-file=/run/monerod/monerod.conf'))
-  t.notOk(monerod.args!.some((a) => a.includes('anonymous-inbound')), 'per-replica lines are not in the shared args')
-  t.notOk((monerod.volumeMounts ?? []).some((m) => m.name === 'hidden-service-keys'), 'monerod does not mount the keys')
+  t.notOk(
+    monerod.args!.some((a) => a.includes('anonymous-inbound')),
+    'per-replica lines are not in the shared args',
+  )
+  t.notOk(
+    (monerod.volumeMounts ?? []).some((m) => m.name === 'hidden-service-keys'),
+    'monerod does not mount the keys',
+  )
 
   const tor = pod.containers.find((c) => c.name === 'tor') as V1Container
   const i2pd = pod.containers.find((c) => c.name === 'i2pd') as V1Container
@@ -126,7 +146,10 @@ t.test('tor + i2p with enabled: true alone: children, pods, status', async (t) =
     t.ok(c.resources?.limits?.memory, `${c.name}: memory limit`)
     t.ok(c.startupProbe?.exec && c.livenessProbe?.exec, `${c.name}: loopback probes (kubelet probes would hit the pod IP)`)
     t.notOk(c.ports, `${c.name}: no container ports: loopback only`)
-    t.notOk((c.volumeMounts ?? []).some((m) => m.name === 'hidden-service-keys'), `${c.name} reads keys from its own emptyDir only`)
+    t.notOk(
+      (c.volumeMounts ?? []).some((m) => m.name === 'hidden-service-keys'),
+      `${c.name} reads keys from its own emptyDir only`,
+    )
   }
   const init = pod.initContainers!.find((c) => c.name === 'init-node')!
   t.same(init.env, [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }])
@@ -226,7 +249,10 @@ t.test('disabling tor removes its children; re-enabling derives the same address
   const on = parentOf({ tor: { enabled: true } })
   const a = sync(on)
   const off = sync(parentOf({}), { observed: observe(a.children) })
-  t.notOk(off.children.some((c) => c.kind === 'Secret' || c.kind === 'ConfigMap'), 'an observed keys Secret does not make the hook keep one')
+  t.notOk(
+    off.children.some((c) => c.kind === 'Secret' || c.kind === 'ConfigMap'),
+    'an observed keys Secret does not make the hook keep one',
+  )
   t.notOk(off.status.hiddenServices, 'no hiddenServices while disabled')
   t.same(services(sync(on, { observed: observe(off.children) })), services(a))
 })
@@ -255,7 +281,7 @@ t.test('bring your own keys: the Secret from related wins, is validated, errors 
   const parent = parentOf({ tor: both, i2p: { ...both, publish: { p2p: true, restrictedRpc: true } } })
   const { secret, expected } = userSecret('my-keys', 'default', 3, { rpc: true, extras: true })
   const r = sync(parent, { related: [secret], seed: undefined })
-  t.same(services(r), expected, 'status shows the user\'s addresses')
+  t.same(services(r), expected, "status shows the user's addresses")
   const again = sync(parent, { related: [secret], observed: observe(r.children), seed: undefined })
   t.same(again.children, r.children)
 
@@ -267,7 +293,10 @@ t.test('bring your own keys: the Secret from related wins, is validated, errors 
 
   const short = structuredClone(secret) as KubeObject & { data: Record<string, string> }
   delete short.data['2.monerod.dat']
-  t.match((attempt(parent, { related: [short] }) as HookError).message, /spec\.i2p\.keysSecretName: Secret my-keys has no entry "2\.monerod\.dat" \(every replica 0\.\.2 needs one\)/)
+  t.match(
+    (attempt(parent, { related: [short] }) as HookError).message,
+    /spec\.i2p\.keysSecretName: Secret my-keys has no entry "2\.monerod\.dat" \(every replica 0\.\.2 needs one\)/,
+  )
 
   const bad = structuredClone(secret) as KubeObject & { data: Record<string, string> }
   bad.data['1.hs_ed25519_secret_key'] = Buffer.alloc(64, 1).toString('base64')
@@ -290,7 +319,10 @@ t.test('no key seed and nothing to read back: 422 naming KEY_SEED_FILE and keysS
   t.match(e.message, /spec\.tor: no tor keys for replica 0: the hook server has no key seed\. Configure KEY_SEED_FILE .*set spec\.tor\.keysSecretName/)
   const n = attempt(parentOf({ kind: 'MoneroNetwork', i2p: { enabled: true } }), { seed: undefined }) as HookError
   t.match(n.message, /spec\.template\.spec\.i2p: no i2p keys/)
-  const own = attempt({ ...parentOf({ tor: { enabled: true } }), spec: { replicas: 1, tor: { enabled: true }, monerod: { args: ['--out-peers=8', '--tx-proxy=tor,127.0.0.1:9050,4'] } } }) as HookError
+  const own = attempt({
+    ...parentOf({ tor: { enabled: true } }),
+    spec: { replicas: 1, tor: { enabled: true }, monerod: { args: ['--out-peers=8', '--tx-proxy=tor,127.0.0.1:9050,4'] } },
+  }) as HookError
   t.match(own.message, /spec\.monerod\.args\[1\]: --tx-proxy and --anonymous-inbound are set by the operator/)
   const tooMany = attempt(parentOf({ replicas: 101, tor: { enabled: true } })) as HookError
   t.match(tooMany.message, /spec\.replicas: at most 100 replicas while tor or i2p is enabled/)
@@ -303,11 +335,17 @@ t.test('MoneroNetwork: per-peer addresses in status, its own Secret', async (t) 
   t.equal(services(r).length, 3)
   // one process: the sidecar lays out this replica's keys once, then keeps the peer addresses current
   const pod = (byKind(r, 'StatefulSet')[0] as unknown as V1StatefulSet).spec!.template.spec!
-  t.same(pod.initContainers!.map((c) => c.name), ['init-node'])
+  t.same(
+    pod.initContainers!.map((c) => c.name),
+    ['init-node'],
+  )
   const init = pod.initContainers![0]!
   t.equal(init.restartPolicy, 'Always')
   t.same(init.startupProbe!.exec!.command, ['test', '-s', '/run/monerod/monerod.conf'])
-  t.match(init.args!.join(' '), /^dist\/hooks\/cli\.js init-node --out \/run\/monerod\/monerod\.conf --include \/etc\/monero-operator\/peers\/peers\.conf --wait-peers --watch .*--replica-from-hostname .*--tor-keys /)
+  t.match(
+    init.args!.join(' '),
+    /^dist\/hooks\/cli\.js init-node --out \/run\/monerod\/monerod\.conf --include \/etc\/monero-operator\/peers\/peers\.conf --wait-peers --watch .*--replica-from-hostname .*--tor-keys /,
+  )
   t.ok(r.children.some((c) => c.kind === 'ConfigMap' && c.metadata.name === 'regnet-peer-anonymity'))
   t.ok(r.children.some((c) => c.kind === 'ConfigMap' && c.metadata.name === 'regnet-peer-peers'))
 })
@@ -317,10 +355,16 @@ t.test('customize hook: asks for the named Secrets in the parent namespace only'
   t.teardown(() => app.close())
   const call = async (route: string, parent: KubeObject) =>
     app.inject({ method: 'POST', url: `/hooks/${route}/customize`, payload: { controller: {}, parent } })
-  const one = await call('moneronodeset', parentOf({ namespace: 'xmr', tor: { enabled: true, keysSecretName: 'k1' }, i2p: { enabled: true, keysSecretName: 'k2' } }))
+  const one = await call(
+    'moneronodeset',
+    parentOf({ namespace: 'xmr', tor: { enabled: true, keysSecretName: 'k1' }, i2p: { enabled: true, keysSecretName: 'k2' } }),
+  )
   t.equal(one.statusCode, 200)
   t.same(one.json(), { relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace: 'xmr', names: ['k1', 'k2'] }] })
-  const net = await call('moneronetwork', parentOf({ kind: 'MoneroNetwork', tor: { enabled: true, keysSecretName: 'k' }, i2p: { enabled: true, keysSecretName: 'k' } }))
+  const net = await call(
+    'moneronetwork',
+    parentOf({ kind: 'MoneroNetwork', tor: { enabled: true, keysSecretName: 'k' }, i2p: { enabled: true, keysSecretName: 'k' } }),
+  )
   t.same(net.json(), { relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace: 'default', names: ['k'] }] })
   const none = await call('moneronodeset', parentOf({ tor: { enabled: true } }))
   t.same(none.json(), { relatedResources: [] }, 'no names: no rule (an empty names list would mean every Secret)')
@@ -330,7 +374,7 @@ t.test('customize hook: asks for the named Secrets in the parent namespace only'
   t.equal((await app.inject({ method: 'POST', url: '/hooks/monerominingnodeset/customize', payload: {} })).statusCode, 404)
 })
 
-t.test('init-node lays out this replica\'s keys from the rendered Secret (0700 dirs, 0600 files) and writes its inbound lines', async (t) => {
+t.test("init-node lays out this replica's keys from the rendered Secret (0700 dirs, 0600 files) and writes its inbound lines", async (t) => {
   const r = sync(parentOf({ tor: { enabled: true }, i2p: { enabled: true } }))
   const secret = secretOf(r)
   const root = mkdtempSync(join(tmpdir(), 'anon-init-'))
@@ -361,7 +405,9 @@ t.test('init-node lays out this replica\'s keys from the rendered Secret (0700 d
   t.throws(() => replicaOfPodName('nodes-monerod'), /does not end in -<ordinal>/)
   // a replica whose keys are not (yet) in the Secret volume: waits, then gives up clearly
   const logs: object[] = []
-  const code = await runInitNode([...initArgs.map(relocate), '--interval-seconds', '0.05', '--max-wait-seconds', '0.2'], (l) => logs.push(l), { POD_NAME: 'anon-monerod-7' })
+  const code = await runInitNode([...initArgs.map(relocate), '--interval-seconds', '0.05', '--max-wait-seconds', '0.2'], (l) => logs.push(l), {
+    POD_NAME: 'anon-monerod-7',
+  })
   t.equal(code, 1)
   t.match(JSON.stringify(logs), /7\.hs_ed25519_secret_key/)
 })

@@ -126,8 +126,7 @@ function memoised(key: string, compute: () => string): string {
   memo.set(key, value)
   return value
 }
-const onionOf = (secretKeyFile: Buffer): string =>
-  memoised(`tor:${secretKeyFile.toString('base64')}`, () => parseTorSecretKeyFile(secretKeyFile).onion)
+const onionOf = (secretKeyFile: Buffer): string => memoised(`tor:${secretKeyFile.toString('base64')}`, () => parseTorSecretKeyFile(secretKeyFile).onion)
 const b32Of = (keysFile: Buffer): string => memoised(`i2p:${keysFile.toString('base64')}`, () => parseI2pKeysFile(keysFile).b32)
 
 /** Key files of one network: which Secret entries a replica needs, and how to make them. */
@@ -363,9 +362,7 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
   // ---- config, volumes, containers ------------------------------------------------------
   const configMapName = anonymityConfigMapName(workload)
   const configData: Record<string, string> = {}
-  const volumes: V1Volume[] = [
-    { name: 'hidden-service-keys', secret: { secretName, defaultMode: 0o440 } },
-  ]
+  const volumes: V1Volume[] = [{ name: 'hidden-service-keys', secret: { secretName, defaultMode: 0o440 } }]
   const initMounts: V1VolumeMount[] = [{ name: 'hidden-service-keys', mountPath: ANONYMITY_PATHS.keys, readOnly: true }]
   const initArgs: string[] = ['--replica-from-hostname']
   const options: ParsedOption[] = []
@@ -421,7 +418,13 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
     volumes.push(
       {
         name: 'i2pd-config',
-        configMap: { name: configMapName, items: [{ key: 'i2pd.conf', path: 'i2pd.conf' }, { key: 'tunnels.conf', path: 'tunnels.conf' }] },
+        configMap: {
+          name: configMapName,
+          items: [
+            { key: 'i2pd.conf', path: 'i2pd.conf' },
+            { key: 'tunnels.conf', path: 'tunnels.conf' },
+          ],
+        },
       },
       { name: 'i2pd-data', emptyDir: { sizeLimit: '256Mi' } },
     )

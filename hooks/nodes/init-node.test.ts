@@ -38,11 +38,12 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 5000): Pr
 const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : undefined)
 
 t.test('peer hosts are read from config lines (names, IPv4, bracketed IPv6)', async (t) => {
-  t.same(exclusivePeerHosts('# c\nadd-exclusive-node=a-peer-0:18080\nadd-exclusive-node = 10.0.0.1:1\nadd-exclusive-node=[::1]:18080\nout-peers=2\nadd-exclusive-node=a-peer-0:18080\n'), [
-    'a-peer-0',
-    '10.0.0.1',
-    '::1',
-  ])
+  t.same(
+    exclusivePeerHosts(
+      '# c\nadd-exclusive-node=a-peer-0:18080\nadd-exclusive-node = 10.0.0.1:1\nadd-exclusive-node=[::1]:18080\nout-peers=2\nadd-exclusive-node=a-peer-0:18080\n',
+    ),
+    ['a-peer-0', '10.0.0.1', '::1'],
+  )
 })
 
 t.test('unresolved names are reported by the real resolver', async (t) => {
@@ -89,7 +90,12 @@ t.test('one-shot: the first write waits until every listed name resolves, re-rea
     ['p-1', '10.0.0.2'],
   ])
   const logs: object[] = []
-  const run = runInitNode(['--out', out, '--include', peers, '--include', extra, '--wait-peers', '--interval-seconds', '0.02'], (l) => logs.push(l), {}, { resolve: tableResolver(table) })
+  const run = runInitNode(
+    ['--out', out, '--include', peers, '--include', extra, '--wait-peers', '--interval-seconds', '0.02'],
+    (l) => logs.push(l),
+    {},
+    { resolve: tableResolver(table) },
+  )
   await sleep(150)
   t.notOk(existsSync(out), 'nothing is written while a listed name does not resolve')
   t.match(JSON.stringify(logs), /waiting for peer names to resolve.*gone/)
@@ -114,7 +120,12 @@ t.test('one-shot with the real resolver; gives up after --max-wait-seconds', asy
   t.same(endpointsIn(readFileSync(out, 'utf8')), ['add-exclusive-node=127.0.0.1:18080'])
   writeFileSync(a, 'add-exclusive-node=no-such-host.invalid:18080\n')
   const logs: object[] = []
-  t.equal(await runInitNode(['--out', join(dir, 'x.conf'), '--include', a, '--wait-peers', '--interval-seconds', '0.1', '--max-wait-seconds', '0.5'], (l) => logs.push(l)), 1)
+  t.equal(
+    await runInitNode(['--out', join(dir, 'x.conf'), '--include', a, '--wait-peers', '--interval-seconds', '0.1', '--max-wait-seconds', '0.5'], (l) =>
+      logs.push(l),
+    ),
+    1,
+  )
   t.match(JSON.stringify(logs), /no-such-host\.invalid/)
   t.notOk(existsSync(join(dir, 'x.conf')))
   // without --wait-peers the includes are combined as they are (no peer list to resolve)
@@ -141,8 +152,14 @@ t.test('--watch: rewrites on change only, keeps the last address of a listed nam
   const run = runInitNode(args, (l) => logs.push(l as Record<string, unknown>), {}, { resolve: resolver, signal: stop.signal })
   const endpoints = () => endpointsIn(read(out) ?? '')
   const expect = async (what: string, want: string[]) => {
-    await until(what, () => (JSON.stringify(endpoints()) === JSON.stringify(want.map((ip) => `add-exclusive-node=${ip}:18080`)) ? true : undefined)).catch(() => {})
-    t.same(endpoints(), want.map((ip) => `add-exclusive-node=${ip}:18080`), what)
+    await until(what, () => (JSON.stringify(endpoints()) === JSON.stringify(want.map((ip) => `add-exclusive-node=${ip}:18080`)) ? true : undefined)).catch(
+      () => {},
+    )
+    t.same(
+      endpoints(),
+      want.map((ip) => `add-exclusive-node=${ip}:18080`),
+      what,
+    )
   }
   await expect('first write', ['10.0.0.1', '10.0.0.2', '10.0.0.3'])
   t.match(logs[0], { msg: 'monerod config written', peers: 3, names: 3 })
@@ -209,7 +226,12 @@ t.test('--watch: a restarted sidecar leaves an identical file alone; abort wakes
   t.equal(await runInitNode(['--out', out, '--include', peers, '--wait-peers'], () => {}, {}, { resolve }), 0)
   const inode = statSync(out).ino
   const stop = new AbortController()
-  const run = runInitNode(['--out', out, '--include', peers, '--wait-peers', '--watch', '--refresh-seconds', '3600'], () => {}, {}, { resolve, signal: stop.signal })
+  const run = runInitNode(
+    ['--out', out, '--include', peers, '--wait-peers', '--watch', '--refresh-seconds', '3600'],
+    () => {},
+    {},
+    { resolve, signal: stop.signal },
+  )
   await sleep(100)
   t.equal(statSync(out).ino, inode, 'same content: not rewritten')
   const stopping = Date.now()
@@ -226,7 +248,12 @@ t.test('--watch: a stop does not wait for a lookup in flight', async (t) => {
   // the first lookup answers; every later one hangs (a resolver timing out)
   const resolve: Resolver = (host) => (calls++ === 0 ? Promise.resolve(`10.3.0.${host.length}`) : new Promise<string>(() => {}))
   const stop = new AbortController()
-  const run = runInitNode(['--out', join(dir, 'out.conf'), '--include', peers, '--wait-peers', '--watch', '--refresh-seconds', '0.01'], () => {}, {}, { resolve, signal: stop.signal })
+  const run = runInitNode(
+    ['--out', join(dir, 'out.conf'), '--include', peers, '--wait-peers', '--watch', '--refresh-seconds', '0.01'],
+    () => {},
+    {},
+    { resolve, signal: stop.signal },
+  )
   await until('a hanging lookup', () => (calls >= 2 ? true : undefined))
   const stopping = Date.now()
   stop.abort()
@@ -239,7 +266,10 @@ t.test('stopped before the first write: the sidecar ends with 0, a one-shot init
   const peers = join(dir, 'peers.conf')
   writeFileSync(peers, peersFile(['never']))
   const resolve = tableResolver(new Map())
-  for (const [mode, code] of [[['--watch'], 0], [[], 143]] as const) {
+  for (const [mode, code] of [
+    [['--watch'], 0],
+    [[], 143],
+  ] as const) {
     const stop = new AbortController()
     const run = runInitNode(['--out', join(dir, 'out.conf'), '--include', peers, '--wait-peers', ...mode], () => {}, {}, { resolve, signal: stop.signal })
     await sleep(50)
@@ -270,8 +300,15 @@ t.test('the CLI sidecar exits 0 promptly on SIGTERM (it runs as PID 1: node has 
   child.kill('SIGTERM')
   t.same(await exited, [0, null], stderr)
   t.ok(Date.now() - stopping < 2000, `exited ${Date.now() - stopping} ms after SIGTERM`)
-  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string })
-  t.same(lines.map((l) => l.msg), ['monerod config written', 'stopping'], 'one JSON line per event')
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { msg: string })
+  t.same(
+    lines.map((l) => l.msg),
+    ['monerod config written', 'stopping'],
+    'one JSON line per event',
+  )
 })
 
 t.test('PeerAddresses re-checks at most `recheck` known names per refresh, round-robin, and looks up new names at once', async (t) => {
@@ -309,7 +346,15 @@ t.test('writeFileAtomic replaces the file by rename', async (t) => {
 
 t.test('arguments (node:util parseArgs)', async (t) => {
   const o = parseInitNodeArgs(['--out=/run/monerod/monerod.conf', '--include', 'a', '--include', 'b', '--wait-peers', '--watch'])
-  t.match(o, { out: '/run/monerod/monerod.conf', includes: ['a', 'b'], waitPeers: true, watch: true, refreshSeconds: 10, intervalSeconds: 2, maxWaitSeconds: 0 })
+  t.match(o, {
+    out: '/run/monerod/monerod.conf',
+    includes: ['a', 'b'],
+    waitPeers: true,
+    watch: true,
+    refreshSeconds: 10,
+    intervalSeconds: 2,
+    maxWaitSeconds: 0,
+  })
   t.equal(parseInitNodeArgs(['--out', 'o', '--watch', '--refresh-seconds', '2.5']).refreshSeconds, 2.5)
   t.throws(() => parseInitNodeArgs(['--include', 'a']), /--out FILE is required/)
   t.throws(() => parseInitNodeArgs(['--out', 'o', '--bogus']), /init-node: Unknown option '--bogus'/)
@@ -322,9 +367,27 @@ t.test('arguments (node:util parseArgs)', async (t) => {
   t.throws(() => parseInitNodeArgs(['--out', 'o', '--tor-keys', 'k', '--tor-out', 'd']), /--replica-from-hostname or --replica N/)
   t.throws(() => parseInitNodeArgs(['--out', 'o', '--tor-keys', 'k', '--tor-out', 'd', '--replica', '01']), /not a replica ordinal/)
   t.throws(() => parseInitNodeArgs(['--out', 'o', '--i2p-keys', 'k', '--i2p-out', 'd', '--replica', '0', '--i2p-file', '../x']), /plain file name/)
-  t.match(parseInitNodeArgs(['--out', 'o', '--i2p-keys', 'k', '--i2p-out', 'd', '--replica', '3', '--i2p-file', 'a.dat', '--i2p-file', 'b.dat', '--i2p-inbound', '18085,64']), {
-    replica: 3,
-    i2pFiles: ['a.dat', 'b.dat'],
-    i2pInbound: { port: 18085, max: 64 },
-  })
+  t.match(
+    parseInitNodeArgs([
+      '--out',
+      'o',
+      '--i2p-keys',
+      'k',
+      '--i2p-out',
+      'd',
+      '--replica',
+      '3',
+      '--i2p-file',
+      'a.dat',
+      '--i2p-file',
+      'b.dat',
+      '--i2p-inbound',
+      '18085,64',
+    ]),
+    {
+      replica: 3,
+      i2pFiles: ['a.dat', 'b.dat'],
+      i2pInbound: { port: 18085, max: 64 },
+    },
+  )
 })

@@ -253,7 +253,6 @@ export function combineConfigs(texts: readonly string[]): string {
   return texts.map((t) => (t.endsWith('\n') || t === '' ? t : `${t}\n`)).join('')
 }
 
-
 /** The names among the peer hosts of a config text (what init-node resolves). */
 export function peerNames(configText: string): string[] {
   return exclusivePeerHosts(configText).filter((h) => !isLiteralHost(h))
@@ -388,7 +387,7 @@ async function initNode(opts: InitNodeOptions, log: (line: object) => void, env:
       }
       if (Date.now() - lastReport >= 10_000) {
         lastReport = Date.now()
-        log({ msg: 'waiting for this replica\'s hidden-service keys (Secret volume not refreshed yet?)', replica, missing })
+        log({ msg: "waiting for this replica's hidden-service keys (Secret volume not refreshed yet?)", replica, missing })
       }
       if (!(await pause(opts.intervalSeconds))) return stoppedEarly()
     }

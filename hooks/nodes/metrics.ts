@@ -33,16 +33,7 @@ export function buildMetricsExtras(input: {
   const sidecar: V1Container = {
     name: EXPORTER_CONTAINER,
     image: metrics.image ?? input.operatorImage,
-    args: [
-      'dist/hooks/cli.js',
-      'exporter',
-      '--monerod',
-      `http://${auth}127.0.0.1:${input.ports.rpc}`,
-      '--port',
-      String(metrics.port),
-      '--timeout-ms',
-      '5000',
-    ],
+    args: ['dist/hooks/cli.js', 'exporter', '--monerod', `http://${auth}127.0.0.1:${input.ports.rpc}`, '--port', String(metrics.port), '--timeout-ms', '5000'],
     ports: [{ name: PORT_NAMES.metrics, containerPort: metrics.port, protocol: 'TCP' }],
     resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '160Mi' } },
     livenessProbe: { httpGet: { path: '/healthz', port: PORT_NAMES.metrics }, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
@@ -64,12 +55,7 @@ export function buildMetricsExtras(input: {
 }
 
 /** A Prometheus Operator PodMonitor scraping the exporter of every pod of a set (nodes or miners). */
-export function buildPodMonitor(input: {
-  metrics: Pick<MetricsSpec, 'podMonitor'>
-  namespace: string
-  workload: string
-  identity: SetIdentity
-}): KubeObject {
+export function buildPodMonitor(input: { metrics: Pick<MetricsSpec, 'podMonitor'>; namespace: string; workload: string; identity: SetIdentity }): KubeObject {
   const pm = input.metrics.podMonitor ?? { enabled: true }
   return {
     apiVersion: 'monitoring.coreos.com/v1',

@@ -31,10 +31,7 @@ export function resolveOptionName(written: string, index = 0): string | undefine
   const matches = MONEROD_OPTION_NAMES.filter((n) => n.startsWith(written))
   if (matches.length === 1) return matches[0]
   if (matches.length > 1) {
-    throw new ArgumentError(
-      `--${written} is ambiguous for monerod: it could be ${matches.map((m) => `--${m}`).join(', ')}`,
-      index,
-    )
+    throw new ArgumentError(`--${written} is ambiguous for monerod: it could be ${matches.map((m) => `--${m}`).join(', ')}`, index)
   }
   return undefined
 }
@@ -101,11 +98,7 @@ export interface ReservedOption {
  * `--add-peer`, `--tx-proxy`, ...) accumulate, defaults first. Giving a non-repeatable option
  * twice is an error, as in monerod. Reserved options are rejected with their reason.
  */
-export function mergeMonerodArgs(
-  defaults: readonly ParsedOption[],
-  userArgs: readonly string[],
-  reserved: readonly ReservedOption[] = [],
-): string[] {
+export function mergeMonerodArgs(defaults: readonly ParsedOption[], userArgs: readonly string[], reserved: readonly ReservedOption[] = []): string[] {
   const user = parseMonerodArgs(userArgs)
   const seen = new Map<string, number>()
   user.forEach((o, i) => {

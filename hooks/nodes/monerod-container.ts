@@ -73,9 +73,7 @@ export function buildMonerodContainer(input: MonerodContainerInput): V1Container
   // With --rpc-login every RPC answer needs Digest auth, so an HTTP probe would only see 401.
   const needsAuth = parseMonerodArgs(userArgs).some((o) => o.name === 'rpc-login')
   const probe = (extra: Partial<V1Probe>): V1Probe => ({
-    ...(needsAuth
-      ? { tcpSocket: { port: PORT_NAMES.restrictedRpc } }
-      : { httpGet: { path: '/get_height', port: PORT_NAMES.restrictedRpc } }),
+    ...(needsAuth ? { tcpSocket: { port: PORT_NAMES.restrictedRpc } } : { httpGet: { path: '/get_height', port: PORT_NAMES.restrictedRpc } }),
     ...extra,
   })
   return {
@@ -96,11 +94,7 @@ export function buildMonerodContainer(input: MonerodContainerInput): V1Container
     livenessProbe: probe({ periodSeconds: 30, timeoutSeconds: 10, failureThreshold: 6 }),
     readinessProbe: probe({ periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
     securityContext: buildContainerSecurityContext(spec.podSecurity),
-    volumeMounts: [
-      { name: 'data', mountPath: DATA_DIR },
-      { name: 'tmp', mountPath: '/tmp' },
-      ...(input.extraMounts ?? []),
-    ],
+    volumeMounts: [{ name: 'data', mountPath: DATA_DIR }, { name: 'tmp', mountPath: '/tmp' }, ...(input.extraMounts ?? [])],
   }
 }
 

@@ -111,12 +111,10 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
     specPath: input.specPath,
   })
 
-  const podAnnotations = Object.assign(
-    {},
-    spec.podAnnotations,
-    input.podMetadata?.annotations,
-    ...extras.map((e) => e.podAnnotations ?? {}),
-  ) as Record<string, string>
+  const podAnnotations = Object.assign({}, spec.podAnnotations, input.podMetadata?.annotations, ...extras.map((e) => e.podAnnotations ?? {})) as Record<
+    string,
+    string
+  >
   const template: V1PodTemplateSpec = {
     metadata: {
       labels: { ...spec.podLabels, ...input.podMetadata?.labels, ...labels },
