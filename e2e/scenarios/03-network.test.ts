@@ -42,7 +42,14 @@ if (env) {
       )
     })
     const names = pods.map((p) => p.metadata.name as string).sort()
+    // The set: every member's pod address and the ClusterIP of its per-member Service (named
+    // like the pod), which is the address its peers dial (the init-node sidecar resolves the
+    // name for monerod).
     const ips = new Set(pods.map((p) => p.status.podIP as string))
+    for (const member of names) {
+      const service = await s.get(`/api/v1/namespaces/${s.namespace}/services/${member}`)
+      ips.add((service.spec as Json).clusterIP as string)
+    }
 
     await phase('the network forms through cluster DNS, inside the set', async () => {
       const connected = await s.waitFor(
