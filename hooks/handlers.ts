@@ -1,6 +1,7 @@
 /**
- * The kinds we serve: route, validation and sync function of each. The server and the
- * `render` CLI both go through handleSync(), so a preview is exactly what the hook answers.
+ * The kinds we serve: route, validation and sync function of each. The server (handleSync)
+ * and the `render` CLI (syncOrError) both go through evaluateSync(), so a preview is exactly
+ * what the hook answers for a valid spec, and an error where the hook would refuse it.
  */
 import { GROUP_VERSION } from './api/defaults.js'
 import { HookRequestError, nestingExceeds, parseSyncRequest, type KubeObject, type SyncRequest, type SyncResponse } from './metacontroller.js'
