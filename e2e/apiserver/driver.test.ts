@@ -228,10 +228,12 @@ if (binariesAvailable(t)) {
       })
       t.equal((await createObject(kc, tor('keyed', 'my-tor-keys') as KubeObject, ns)).status, 201, 'a resource naming a Secret that does not exist yet')
       const keyedPath = await pathOf(kc, OUR_API_VERSION, 'MoneroNodeSet', ns, 'keyed')
-      const refused = await waitFor('a SyncError naming the missing Secret', async () => {
-        const evs = (await call(kc, 'GET', `/api/v1/namespaces/${ns}/events`)).body.items as Json[]
-        return evs.find((e) => e.reason === 'SyncError' && e.involvedObject.name === 'keyed')
+      // The hook refuses the spec (no related Secret) and says so on the resource: Synced=False.
+      const refused = await waitFor('Synced=False naming the missing Secret', async () => {
+        const p = (await call(kc, 'GET', keyedPath)).body as Json
+        return (p.status?.conditions as Json[] | undefined)?.find((c) => c.type === 'Synced' && c.status === 'False')
       })
+      t.equal(refused.reason, 'KeysSecretInvalid', 'reason KeysSecretInvalid')
       t.match(refused.message, /my-tor-keys/, `the hook saw no related Secret: ${refused.message}`)
       const donorSecret = (await call(kc, 'GET', `/api/v1/namespaces/${ns}/secrets/donor-monerod-hidden-services`)).body as Json
       const key = donorSecret.data?.['0.hs_ed25519_secret_key']

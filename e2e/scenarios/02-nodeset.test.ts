@@ -93,7 +93,9 @@ if (env) {
           if (x.metadata.labels['controller-revision-hash'] !== set.status.updateRevision)
             await s.request('DELETE', pathFor('Pod', s.namespace, x.metadata.name))
         }
-        pods = await s.waitFor('3 Ready pods after deleting the old ones', allReady, 480)
+        // OrderedReady: one pod at a time, each mainnet monerod spending minutes on DNS checkpoint
+        // lookups that cannot leave an offline cluster (libunbound resolves on its own)
+        pods = await s.waitFor('3 Ready pods after deleting the old ones', allReady, 900)
       }
       t.equal(pods.length, 3, '3 pods')
       await s.waitFor('the resource reports 3 ready', async () => (await s.get(pathFor('MoneroNodeSet', s.namespace, name))).status?.readyReplicas === 3, 60)
