@@ -97,12 +97,12 @@ if (env) {
       }
     })
 
+    let mined = false
     await phase('blocks found and seen by every member', async () => {
       // What a miner meets when it dials the member's RPC port (from the miner's exporter sidecar).
       const probe = `const r = await fetch('http://${target(names[0]!)}/get_height', { method: 'POST', signal: AbortSignal.timeout(5000) }).then((r) => 'HTTP ' + r.status, (e) => String(e.cause?.code ?? e.message)); process.stdout.write(r)`
       const seen = s.exec(pods[0]!.metadata.name, 'exporter', ['node', '--input-type=module', '-e', probe]).trim()
       t.comment(`a miner dialing ${target(names[0]!)} gets: ${seen}`)
-      let mined = false
       try {
         await s.waitFor(
           'the network height to grow by 2 blocks',
@@ -124,6 +124,14 @@ if (env) {
     })
 
     await phase('a pool change by patch rolls the miners', async () => {
+      if (!mined) {
+        // A miner is Ready only once connected to its daemon: with none reachable, the
+        // StatefulSet rightly stops its rollout after the first replaced miner.
+        t.ok(false, 'a pool change by patch rolls the miners', {
+          todo: `${NO_OPT_IN} (a miner that cannot reach its daemon never becomes Ready, so the rollout stops after one)`,
+        })
+        return
+      }
       await s.patch('MoneroMiningNodeSet', miners, { spec: { pool: { url: target(names[1]!) } } })
       const rolled = await s.waitFor(
         'both miners recreated with the new pool',
