@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { buildServer } from '../../hooks/server.js'
 import { BENCH_CONFIG } from './cases.js'
-import type { LoadRequest, LoadSummary } from './load.js'
+import { failedSummary, type LoadRequest, type LoadSummary } from './summary.js'
 
 /**
  * The hook server as main.ts builds it (minus the logger), plus the empty ceiling route: a
@@ -31,7 +31,7 @@ export class LoadChild {
       this.waiting.delete(s.id)
     })
     this.child.on('exit', (code) => {
-      for (const [id, resolve] of this.waiting) resolve(failed(id, `load generator exited with ${code}`))
+      for (const [id, resolve] of this.waiting) resolve(failedSummary(id, `load generator exited with ${code}`))
       this.waiting.clear()
     })
   }
@@ -46,24 +46,6 @@ export class LoadChild {
 
   close(): void {
     if (this.child.connected) this.child.send('exit')
-  }
-}
-
-function failed(id: number, error: string): LoadSummary {
-  return {
-    id,
-    durationSeconds: 0,
-    requests: 0,
-    ok: 0,
-    non2xx: 0,
-    errors: 1,
-    timeouts: 0,
-    requestsPerSecond: 0,
-    latencyP50Ms: 0,
-    latencyP99Ms: 0,
-    latencyMaxMs: 0,
-    bytesPerResponse: 0,
-    error,
   }
 }
 

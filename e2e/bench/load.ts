@@ -4,37 +4,9 @@
  * server it measures. One message in (a run), one message out (its summary).
  */
 import autocannon from 'autocannon'
+import { failedSummary, type LoadRequest, type LoadSummary } from './summary.js'
 
 /** What to run: one autocannon run against a loopback URL. */
-export interface LoadRequest {
-  readonly id: number
-  readonly url: string
-  readonly method: 'POST' | 'GET'
-  readonly body?: string
-  readonly connections: number
-  /** Seconds; ignored when `amount` is set. */
-  readonly duration: number
-  /** Total requests instead of a duration. */
-  readonly amount?: number
-}
-
-/** The numbers we keep from an autocannon result. */
-export interface LoadSummary {
-  readonly id: number
-  readonly durationSeconds: number
-  readonly requests: number
-  readonly ok: number
-  readonly non2xx: number
-  readonly errors: number
-  readonly timeouts: number
-  readonly requestsPerSecond: number
-  readonly latencyP50Ms: number
-  readonly latencyP99Ms: number
-  readonly latencyMaxMs: number
-  /** Bytes received per response (headers included). */
-  readonly bytesPerResponse: number
-  readonly error?: string
-}
 
 async function run(req: LoadRequest): Promise<LoadSummary> {
   const result = await autocannon({
@@ -73,21 +45,6 @@ process.on('message', (msg: LoadRequest | 'exit') => {
   }
   run(msg).then(
     (summary) => process.send?.(summary),
-    (err: unknown) =>
-      process.send?.({
-        id: msg.id,
-        durationSeconds: 0,
-        requests: 0,
-        ok: 0,
-        non2xx: 0,
-        errors: 1,
-        timeouts: 0,
-        requestsPerSecond: 0,
-        latencyP50Ms: 0,
-        latencyP99Ms: 0,
-        latencyMaxMs: 0,
-        bytesPerResponse: 0,
-        error: String(err),
-      } satisfies LoadSummary),
+    (err: unknown) => process.send?.(failedSummary(msg.id, String(err))),
   )
 })

@@ -18,7 +18,7 @@ import { handleSync, isHookError } from '../../hooks/handlers.js'
 import { repoPath } from '../../hooks/paths.js'
 import { BENCH_CONFIG, BENCH_NOW, CASES, prepareCase, type CaseSpec, type PreparedCase } from './cases.js'
 import { forceGc, LoadChild, median, round, rssMb, sampleRss, startServer } from './harness.js'
-import type { LoadSummary } from './load.js'
+import type { LoadSummary } from './summary.js'
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 5)
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '5,50').split(',').map(Number)
