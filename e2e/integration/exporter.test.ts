@@ -11,7 +11,7 @@
  */
 import t, { type Test } from 'tap'
 import { requireDaemons } from './daemons.js'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -43,6 +43,24 @@ async function scrape(base: string, accept?: string): Promise<Scrape> {
     values.set(line.slice(0, i), Number(line.slice(i + 1)))
   }
   return { values, ms, contentType: res.headers.get('content-type') }
+}
+
+/**
+ * Waits until every thread of `pid` is in the stopped state. kill(SIGSTOP) returns before the
+ * threads stop: each stops when it is next scheduled, and measured here about one call in fifty
+ * sent right after the kill was still answered.
+ */
+async function allThreadsStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const tasks = await readdir(`/proc/${pid}/task`)
+    const states = await Promise.all(
+      tasks.map(async (tid) => (await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => ') T')).replace(/^.*\) /s, '').charAt(0)),
+    )
+    if (states.every((s) => s === 'T')) return
+    if (Date.now() > deadline) throw new Error(`monerod threads not stopped after 10 s: ${states.join('')}`)
+    await sleep(1)
+  }
 }
 
 /** Starts `cli exporter` in-process; stops it at teardown. */
@@ -108,6 +126,7 @@ t.test('exporter against regtest monerod: values, outage, recovery', { skip, tim
   process.kill(pid, 'SIGSTOP')
   let hung: Scrape
   try {
+    await allThreadsStopped(pid)
     hung = await scrape(exporter)
   } finally {
     process.kill(pid, 'SIGCONT')
