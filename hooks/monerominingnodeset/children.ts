@@ -22,7 +22,7 @@ import type { Resources } from '../api/types.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
 import { buildHeadlessService } from '../children/service.js'
 import { buildStatefulSet } from '../children/statefulset.js'
-import { buildScheduling } from '../nodes/scheduling.js'
+import { antiAffinityLabels, buildScheduling } from '../nodes/scheduling.js'
 import { buildContainerSecurityContext, buildPodSecurityContext } from '../nodes/security.js'
 import { apiRuns, buildXmrigArgs } from './args.js'
 import { defaultXmrigResources, EXPORTER_RESOURCES, RANDOMX_DATASET_PAGES } from './defaults.js'
@@ -147,7 +147,7 @@ export function buildMinerTemplate(input: MinerSetInput): V1PodTemplateSpec {
   }
   return {
     metadata: {
-      labels: { ...spec.podLabels, ...input.labels },
+      labels: { ...spec.podLabels, ...input.labels, ...antiAffinityLabels(spec.hardAntiAffinity) },
       ...(spec.podAnnotations && Object.keys(spec.podAnnotations).length > 0 ? { annotations: spec.podAnnotations } : {}),
     },
     spec: {

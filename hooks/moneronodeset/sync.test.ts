@@ -87,7 +87,13 @@ t.test('the proposal example renders to three HA monerod replicas', async (t) =>
 
   const pod = sts.spec!.template.spec!
   t.equal(pod.terminationGracePeriodSeconds, 600)
-  t.same(pod.affinity!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution![0]!.topologyKey, 'kubernetes.io/hostname')
+  t.same(pod.affinity!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution, [
+    {
+      topologyKey: 'kubernetes.io/hostname',
+      labelSelector: { matchLabels: { ...sts.spec!.selector.matchLabels, 'utxo.com.br/anti-affinity': 'required' } },
+    },
+  ])
+  t.equal(sts.spec!.template.metadata!.labels!['utxo.com.br/anti-affinity'], 'required', 'the pods carry the label their required term selects')
   t.notOk(pod.affinity!.podAntiAffinity!.preferredDuringSchedulingIgnoredDuringExecution)
 
   const pdb = find<V1PodDisruptionBudget>(r, 'PodDisruptionBudget')
@@ -144,8 +150,11 @@ t.test('soft anti-affinity, single replica, service options, nettype ports', asy
   t.notOk(find(r, 'PodDisruptionBudget'), 'no PDB for a single replica')
   const sts = find<V1StatefulSet>(r, 'StatefulSet')
   const pod = sts.spec!.template.spec!
-  t.equal(pod.affinity!.podAntiAffinity!.preferredDuringSchedulingIgnoredDuringExecution![0]!.weight, 100)
+  t.same(pod.affinity!.podAntiAffinity!.preferredDuringSchedulingIgnoredDuringExecution, [
+    { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: sts.spec!.selector.matchLabels } } },
+  ])
   t.notOk(pod.affinity!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution)
+  t.notOk(sts.spec!.template.metadata!.labels!['utxo.com.br/anti-affinity'], 'soft: no marker label, so pods of a hard revision do not repel these')
   t.same(pod.nodeSelector, { disk: 'ssd' })
   t.equal(pod.tolerations![0]!.key, 'dedicated')
   t.equal(pod.priorityClassName, 'high')
@@ -382,4 +391,51 @@ t.test('the CRD rules that look only at the new object are enforced by the hook 
   const long = syncOrError(handler, syncRequest(asStored({ ...example, metadata: { name: 'n'.repeat(41) } })), ctx) as HookError
   t.equal(long.statusCode, 422)
   t.match(long.message, /metadata\.name: at most 40 characters/)
+})
+
+t.test("status.conditions PodsScheduled carries the scheduler's reason from the set's Pods (related objects)", async (t) => {
+  const labels = { 'app.kubernetes.io/name': 'monerod', 'app.kubernetes.io/instance': 'nodes', 'app.kubernetes.io/part-of': 'moneronodeset' }
+  const pod = (name: string, scheduled: { status: string; reason?: string; message?: string }, podLabels: Record<string, string> = labels): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: podLabels },
+    status: { phase: scheduled.status === 'True' ? 'Running' : 'Pending', conditions: [{ type: 'PodScheduled', ...scheduled }] },
+  })
+  const anti =
+    "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+  const run = (pods: KubeObject[] | undefined) => {
+    const request = syncRequest(example, [])
+    if (pods) request.related = { 'Pod.v1': Object.fromEntries(pods.map((p) => [`default/${p.metadata.name}`, p])) }
+    const r = handleSync(handler, request, ctx)
+    if (isHookError(r)) throw new Error(r.message)
+    return (r.status as { conditions: { type: string; status: string; reason: string; message: string }[] }).conditions.find((c) => c.type === 'PodsScheduled')
+  }
+  t.equal(run(undefined), undefined, 'no Pods in the request (no customize hook): no condition rather than a guess')
+  t.same(run([]), {
+    type: 'PodsScheduled',
+    status: 'True',
+    reason: 'AllScheduled',
+    message: 'every node pod has a node (0)',
+    lastTransitionTime: ctx.now,
+    observedGeneration: 1,
+  })
+  const waiting = run([
+    pod('nodes-monerod-2', { status: 'False', reason: 'Unschedulable', message: anti }),
+    pod('nodes-monerod-0', { status: 'True' }),
+    pod('nodes-monerod-1', { status: 'False', reason: 'Unschedulable', message: anti }),
+    pod('other-monerod-0', { status: 'False', reason: 'Unschedulable', message: 'not ours' }, { ...labels, 'app.kubernetes.io/instance': 'other' }),
+  ])
+  t.equal(waiting?.status, 'False')
+  t.equal(waiting?.reason, 'Unschedulable')
+  t.equal(waiting?.message, `2 of 3 node pods cannot be scheduled: nodes-monerod-1, nodes-monerod-2: ${anti}`, 'grouped by message, sorted, other sets ignored')
+  const mixed = run([
+    pod('nodes-monerod-0', { status: 'False', reason: 'SchedulerError', message: 'x' }),
+    pod('nodes-monerod-1', { status: 'False', reason: 'Unschedulable' }),
+  ])
+  t.equal(mixed?.reason, 'Unschedulable', 'several reasons: Unschedulable')
+  t.equal(mixed?.message, '2 of 2 node pods cannot be scheduled: nodes-monerod-0: x; nodes-monerod-1: not scheduled yet')
+  const long = run(
+    Array.from({ length: 40 }, (_, i) => pod(`nodes-monerod-${i}`, { status: 'False', reason: 'Unschedulable', message: `${'m'.repeat(200)}${i}` })),
+  )
+  t.equal(long?.message.length, 4096, 'long messages are cut to 4096 characters')
 })

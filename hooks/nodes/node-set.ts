@@ -9,7 +9,7 @@ import { DATA_VOLUME, headlessServiceName } from '../names.js'
 import { buildMonerodContainer } from './monerod-container.js'
 import type { NetType, ParsedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES } from './ports.js'
-import { buildScheduling } from './scheduling.js'
+import { antiAffinityLabels, buildScheduling } from './scheduling.js'
 import { checkNodeSpec, checkPodLabels } from './validate.js'
 import { buildContainerSecurityContext, buildPodSecurityContext } from './security.js'
 
@@ -117,7 +117,7 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
   >
   const template: V1PodTemplateSpec = {
     metadata: {
-      labels: { ...spec.podLabels, ...input.podMetadata?.labels, ...labels },
+      labels: { ...spec.podLabels, ...input.podMetadata?.labels, ...labels, ...antiAffinityLabels(spec.hardAntiAffinity) },
       ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}),
     },
     spec: {

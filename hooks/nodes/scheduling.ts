@@ -4,16 +4,35 @@ import type { SchedulingSpec } from '../api/types.js'
 const HOSTNAME = 'kubernetes.io/hostname'
 
 /**
+ * On the pods of a set with hardAntiAffinity, and in the selector of their required term.
+ *
+ * The scheduler also checks the required anti-affinity of pods already running against a new
+ * pod. Were the term to select every pod of the set, turning hardAntiAffinity off would stall
+ * on a small cluster: a running pod of the old revision would keep each replacement off its
+ * node, and the StatefulSet controller waits for the replacement before it replaces that pod.
+ * Selecting only pods that carry this label lets the replacements (which no longer carry it)
+ * schedule next to the old pods, while pods that are all hard still repel each other.
+ */
+export const HARD_ANTI_AFFINITY_LABEL = 'utxo.com.br/anti-affinity'
+
+/** The pod labels that go with {@link buildAffinity}: the marker above when hard, none otherwise. */
+export function antiAffinityLabels(hard: boolean): Record<string, string> {
+  return hard ? { [HARD_ANTI_AFFINITY_LABEL]: 'required' } : {}
+}
+
+/**
  * Anti-affinity between the pods of one set on kubernetes.io/hostname (required when hard,
  * preferred otherwise), combined with the user's own affinity: their node and pod affinity
- * are kept and their anti-affinity terms are added to ours.
+ * are kept and their anti-affinity terms are added to ours. The pods must also carry
+ * {@link antiAffinityLabels}.
  */
 export function buildAffinity(selector: Record<string, string>, hard: boolean, user?: V1Affinity): V1Affinity {
-  const term: V1PodAffinityTerm = { topologyKey: HOSTNAME, labelSelector: { matchLabels: selector } }
+  const requiredTerm: V1PodAffinityTerm = { topologyKey: HOSTNAME, labelSelector: { matchLabels: { ...selector, ...antiAffinityLabels(true) } } }
+  const preferredTerm: V1PodAffinityTerm = { topologyKey: HOSTNAME, labelSelector: { matchLabels: selector } }
   const userAnti = user?.podAntiAffinity
-  const required = [...(hard ? [term] : []), ...(userAnti?.requiredDuringSchedulingIgnoredDuringExecution ?? [])]
+  const required = [...(hard ? [requiredTerm] : []), ...(userAnti?.requiredDuringSchedulingIgnoredDuringExecution ?? [])]
   const preferred: V1WeightedPodAffinityTerm[] = [
-    ...(hard ? [] : [{ weight: 100, podAffinityTerm: term }]),
+    ...(hard ? [] : [{ weight: 100, podAffinityTerm: preferredTerm }]),
     ...(userAnti?.preferredDuringSchedulingIgnoredDuringExecution ?? []),
   ]
   return {
