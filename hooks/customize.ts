@@ -1,7 +1,8 @@
 /**
  * Metacontroller's customize hook (v1 and v2 have the same shape): given the parent, which
  * related objects the sync request should carry. We ask for the Secrets named in
- * `tor.keysSecretName` / `i2p.keysSecretName`, in the parent's namespace only.
+ * `tor.keysSecretName` / `i2p.keysSecretName`, in the parent's namespace only, and, for kinds
+ * whose status reports why pods wait (MoneroNodeSet), the set's own Pods by its selector.
  *
  * Request `{controller, parent}`; response `{relatedResources: [{apiVersion, resource,
  * namespace?, names?, labelSelector?}]}`. Metacontroller caches the answer per parent uid
@@ -9,12 +10,13 @@
  */
 import { HookRequestError } from './metacontroller.js'
 
-/** One RelatedResourceRule (selection by namespace and names). */
+/** One RelatedResourceRule (selection by namespace and names, or by labels). */
 export interface RelatedResourceRule {
   apiVersion: string
   resource: string
   namespace: string
-  names: string[]
+  names?: string[]
+  labelSelector?: { matchLabels: Record<string, string> }
 }
 
 export interface CustomizeResponse {
@@ -27,12 +29,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export type NodeSpecLocator = (spec: Record<string, unknown>) => unknown
 
 /**
- * The related Secrets of a parent. The parent is not validated here (the sync hook does
- * that): anything that is not a plausible Secret name is ignored. A rule always names its
- * Secrets and the parent's namespace: without names Metacontroller would send every Secret,
- * and without a namespace it would look in all namespaces.
+ * The related objects of a parent: the Secrets its tor/i2p settings name and, when `pods`
+ * is given, the Pods its selector matches. The parent is not validated here (the sync hook
+ * does that): anything that is not a plausible Secret name is ignored. A Secret rule always
+ * names its Secrets and the parent's namespace: without names Metacontroller would send every
+ * Secret, and without a namespace it would look in all namespaces.
  */
-export function customizeKeySecrets(body: unknown, locate: NodeSpecLocator): CustomizeResponse {
+export function customizeRelated(body: unknown, locate: NodeSpecLocator, pods?: (parentName: string) => Record<string, string>): CustomizeResponse {
   if (!isObject(body) || !isObject(body.parent)) throw new HookRequestError(400, 'parent', 'parent is missing or not an object')
   const parent = body.parent
   const meta = isObject(parent.metadata) ? parent.metadata : {}
@@ -47,8 +50,12 @@ export function customizeKeySecrets(body: unknown, locate: NodeSpecLocator): Cus
       if (typeof name === 'string' && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) && name.length <= 253) names.add(name)
     }
   }
-  if (names.size === 0) return { relatedResources: [] }
-  return { relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace, names: [...names].sort() }] }
+  const rules: RelatedResourceRule[] = []
+  if (names.size > 0) rules.push({ apiVersion: 'v1', resource: 'secrets', namespace, names: [...names].sort() })
+  if (pods !== undefined && typeof meta.name === 'string' && meta.name !== '') {
+    rules.push({ apiVersion: 'v1', resource: 'pods', namespace, labelSelector: { matchLabels: pods(meta.name) } })
+  }
+  return { relatedResources: rules }
 }
 
 /** MoneroNodeSet: the node settings are the spec itself. */

@@ -5,14 +5,15 @@
  */
 import { GROUP_VERSION } from './api/defaults.js'
 import { HookRequestError, nestingExceeds, parseSyncRequest, type KubeObject, type SyncRequest, type SyncResponse } from './metacontroller.js'
-import { syncMoneroNodeSet } from './moneronodeset/sync.js'
+import { nodeSetIdentity, syncMoneroNodeSet } from './moneronodeset/sync.js'
+import { selectorLabels } from './labels.js'
 import { syncMoneroNetwork } from './moneronetwork/sync.js'
 import { syncMoneroMiningNodeSet } from './monerominingnodeset/sync.js'
 import { SpecError } from './nodes/monerod-container.js'
 import { MAX_PARENT_NAME, workloadName, type WorkloadKind } from './names.js'
 import { computeRefusedStatus } from './status.js'
 import { compileValidators, type KindValidator } from './schema.js'
-import { customizeKeySecrets, networkNodeSpec, nodeSetSpec, type CustomizeResponse } from './customize.js'
+import { customizeRelated, networkNodeSpec, nodeSetSpec, type CustomizeResponse } from './customize.js'
 import type { SyncContext } from './sync-context.js'
 
 /** A child resource a kind may emit: what its CompositeController must list. */
@@ -62,7 +63,9 @@ export const HANDLERS: readonly KindHandler[] = [
     childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET],
     optionalChildResources: [PODMONITOR],
     sync: syncMoneroNodeSet as KindHandler['sync'],
-    customize: (body) => customizeKeySecrets(body, nodeSetSpec),
+    // Its Pods too: status says why pods wait to be scheduled. (A MoneroNetwork can have a
+    // thousand members; their Pods would make every sync request megabytes long.)
+    customize: (body) => customizeRelated(body, nodeSetSpec, (name) => selectorLabels(nodeSetIdentity(name))),
   },
   {
     kind: 'MoneroNetwork',
@@ -72,7 +75,7 @@ export const HANDLERS: readonly KindHandler[] = [
     childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET],
     optionalChildResources: [PODMONITOR],
     sync: syncMoneroNetwork as KindHandler['sync'],
-    customize: (body) => customizeKeySecrets(body, networkNodeSpec),
+    customize: (body) => customizeRelated(body, networkNodeSpec),
   },
   {
     kind: 'MoneroMiningNodeSet',

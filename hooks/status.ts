@@ -114,9 +114,12 @@ export function computeWorkloadStatus(input: {
   selector: Record<string, string>
   noun: string
   now: string
+  /** The set's Pods, when the sync request carries them (a customize hook asked for them). */
+  pods?: Record<string, KubeObject> | undefined
 }): Record<string, unknown> {
   const counts = readReplicaCounts(observedByName(input.children, 'apps/v1', 'StatefulSet').get(input.workload))
   const previous = input.parent.status?.conditions
+  const scheduled = input.pods !== undefined ? computeScheduledCondition(input.pods, input.selector, input.noun) : undefined
   return {
     replicas: counts.replicas,
     readyReplicas: counts.readyReplicas,
@@ -125,10 +128,46 @@ export function computeWorkloadStatus(input: {
     selector: selectorString(input.selector),
     conditions: mergeConditions(
       previous,
-      [...computeWorkloadConditions(input.desired, counts, input.noun, previous), SYNCED],
+      [...computeWorkloadConditions(input.desired, counts, input.noun, previous), ...(scheduled ? [scheduled] : []), SYNCED],
       input.now,
       input.parent.metadata.generation,
     ),
+  }
+}
+
+/**
+ * `PodsScheduled`: whether every pod of the set has a node. False lists the pods the scheduler
+ * could not place, with its own message (anti-affinity, resources, taints), so the reason is on
+ * the resource and not only in `kubectl describe pod`. Pods are read from the sync request's
+ * related objects; those not matching the set's selector are ignored.
+ */
+export function computeScheduledCondition(pods: Record<string, KubeObject>, selector: Record<string, string>, noun: string): NewCondition {
+  const own = Object.values(pods)
+    .filter((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v))
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0))
+  const waiting = new Map<string, string[]>()
+  const reasons = new Set<string>()
+  for (const pod of own) {
+    const conditions = (pod.status as { conditions?: unknown } | undefined)?.conditions
+    const c = Array.isArray(conditions)
+      ? (conditions as { type?: unknown; status?: unknown; reason?: unknown; message?: unknown }[]).find((x) => x?.type === 'PodScheduled')
+      : undefined
+    if (c?.status !== 'False') continue
+    const message = typeof c.message === 'string' && c.message !== '' ? c.message : 'not scheduled yet'
+    waiting.set(message, [...(waiting.get(message) ?? []), pod.metadata.name])
+    reasons.add(typeof c.reason === 'string' && c.reason !== '' ? c.reason : 'Unschedulable')
+  }
+  if (waiting.size === 0) {
+    return { type: 'PodsScheduled', status: 'True', reason: 'AllScheduled', message: `every ${noun} pod has a node (${own.length})` }
+  }
+  const count = [...waiting.values()].reduce((n, names) => n + names.length, 0)
+  const detail = [...waiting].map(([message, names]) => `${names.join(', ')}: ${message}`).join('; ')
+  const message = `${count} of ${own.length} ${noun} pods cannot be scheduled: ${detail}`
+  return {
+    type: 'PodsScheduled',
+    status: 'False',
+    reason: reasons.size === 1 ? [...reasons][0]! : 'Unschedulable',
+    message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message,
   }
 }
 

@@ -1,6 +1,6 @@
 import type { MoneroNodeSetSpec } from '../api/types.js'
-import { type SetIdentity } from '../labels.js'
-import { type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import type { SetIdentity } from '../labels.js'
+import type { Parent, SyncRequest, SyncResponse } from '../metacontroller.js'
 import { workloadName } from '../names.js'
 import { ArgumentError, detectNetType } from '../nodes/monerod-args.js'
 import { SpecError } from '../nodes/monerod-container.js'
@@ -9,6 +9,11 @@ import { computeWorkloadStatus } from '../status.js'
 import type { SyncContext } from '../sync-context.js'
 import { buildNodeFeatures } from '../nodes/features.js'
 
+/** Who the pods of a MoneroNodeSet are (their labels and selector derive from it). */
+export function nodeSetIdentity(name: string): SetIdentity {
+  return { kind: 'moneronodeset', instance: name, app: 'monerod', component: 'node' }
+}
+
 /** MoneroNodeSet -> StatefulSet, Services, PDB (+ features) and status. Pure. */
 export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: SyncContext): SyncResponse {
   const parent = request.parent as Parent<MoneroNodeSetSpec>
@@ -16,7 +21,7 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
   const name = parent.metadata.name
   const namespace = parent.metadata.namespace ?? 'default'
   const workload = workloadName('MoneroNodeSet', name)
-  const identity: SetIdentity = { kind: 'moneronodeset', instance: name, app: 'monerod', component: 'node' }
+  const identity = nodeSetIdentity(name)
   const nettype = nettypeOf(spec.monerod.args)
 
   const features = buildNodeFeatures({
@@ -45,7 +50,16 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
 
   return {
     status: {
-      ...computeWorkloadStatus({ parent, children: request.children, workload, desired: spec.replicas, selector, noun: 'node', now: ctx.now }),
+      ...computeWorkloadStatus({
+        parent,
+        children: request.children,
+        workload,
+        desired: spec.replicas,
+        selector,
+        noun: 'node',
+        now: ctx.now,
+        pods: request.related?.['Pod.v1'],
+      }),
       ...(features.hiddenServices ? { hiddenServices: features.hiddenServices } : {}),
     },
     children,

@@ -350,7 +350,7 @@ t.test('MoneroNetwork: per-peer addresses in status, its own Secret', async (t) 
   t.ok(r.children.some((c) => c.kind === 'ConfigMap' && c.metadata.name === 'regnet-peer-peers'))
 })
 
-t.test('customize hook: asks for the named Secrets in the parent namespace only', async (t) => {
+t.test('customize hook: asks for the named Secrets in the parent namespace only, and a MoneroNodeSet for its Pods', async (t) => {
   const app = buildServer({ processMetrics: false })
   t.teardown(() => app.close())
   const call = async (route: string, parent: KubeObject) =>
@@ -360,16 +360,26 @@ t.test('customize hook: asks for the named Secrets in the parent namespace only'
     parentOf({ namespace: 'xmr', tor: { enabled: true, keysSecretName: 'k1' }, i2p: { enabled: true, keysSecretName: 'k2' } }),
   )
   t.equal(one.statusCode, 200)
-  t.same(one.json(), { relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace: 'xmr', names: ['k1', 'k2'] }] })
+  const pods = (namespace: string) => ({
+    apiVersion: 'v1',
+    resource: 'pods',
+    namespace,
+    labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'monerod', 'app.kubernetes.io/instance': 'anon', 'app.kubernetes.io/part-of': 'moneronodeset' } },
+  })
+  t.same(one.json(), { relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace: 'xmr', names: ['k1', 'k2'] }, pods('xmr')] })
   const net = await call(
     'moneronetwork',
     parentOf({ kind: 'MoneroNetwork', tor: { enabled: true, keysSecretName: 'k' }, i2p: { enabled: true, keysSecretName: 'k' } }),
   )
-  t.same(net.json(), { relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace: 'default', names: ['k'] }] })
+  t.same(
+    net.json(),
+    { relatedResources: [{ apiVersion: 'v1', resource: 'secrets', namespace: 'default', names: ['k'] }] },
+    'a MoneroNetwork does not ask for its Pods (a thousand members would make each sync request megabytes long)',
+  )
   const none = await call('moneronodeset', parentOf({ tor: { enabled: true } }))
-  t.same(none.json(), { relatedResources: [] }, 'no names: no rule (an empty names list would mean every Secret)')
+  t.same(none.json(), { relatedResources: [pods('default')] }, 'no names: no Secret rule (an empty names list would mean every Secret)')
   const disabled = await call('moneronodeset', parentOf({ tor: { enabled: false, keysSecretName: 'k' } }))
-  t.same(disabled.json(), { relatedResources: [] })
+  t.same(disabled.json(), { relatedResources: [pods('default')] })
   t.equal((await app.inject({ method: 'POST', url: '/hooks/moneronodeset/customize', payload: { nope: 1 } })).statusCode, 400)
   t.equal((await app.inject({ method: 'POST', url: '/hooks/monerominingnodeset/customize', payload: {} })).statusCode, 404)
 })
