@@ -40,13 +40,14 @@ node_version="$(node -p 'process.versions.node')"
 npm_version="${NODE_BASE_NPM_VERSION:-10.8.2}"
 # hash FUNCTION <strings and files...>: a 16-hex digest of the code that builds an image (the
 # function and the helpers it uses, so editing one image's recipe rebuilds only that image)
-# and of the given inputs.
+# and of the given inputs. Files count by their path inside the repository and their content,
+# so two clones (or worktrees) of the same commit share their cached images.
 hash() {
   {
     declare -f rootfs from_rootfs "$1"
     shift
     for item in "$@"; do
-      if [[ -f "$item" ]]; then sha256sum "$item"; else echo "$item"; fi
+      if [[ -f "$item" ]]; then echo "${item#"$repo"/} $(sha256sum <"$item")"; else echo "$item"; fi
     done
   } | sha256sum | cut -c1-16
 }
