@@ -11,13 +11,19 @@
  *   6. pod scenarios (skipped with E2E_CONTROL_PLANE_ONLY=1): small variants of the
  *      examples become Ready, scale to 2 and back, roll a patch, and their chain-data PVCs
  *      outlive the deleted resource
- *   7. clean up: delete the kind cluster (E2E_KEEP_CLUSTER=1 keeps it), even on failure
+ *   7. the shared scenarios (e2e/scenarios, the same files the cluster tier runs) with the real
+ *      Metacontroller: a monerod and an xmrig image are built from Debian's packages
+ *      (e2e/kind/images/*.Dockerfile) and loaded into kind unless SCENARIO_MONEROD_IMAGE and
+ *      SCENARIO_XMRIG_IMAGE name images the nodes can pull (skipped with E2E_SCENARIOS=0 or
+ *      E2E_CONTROL_PLANE_ONLY=1)
+ *   8. clean up: delete the kind cluster (E2E_KEEP_CLUSTER=1 keeps it), even on failure
  *
  * Environment:
  *   E2E_KUBECONFIG=path      run against this cluster (Metacontroller installed if missing)
  *   E2E_CONTROL_PLANE_ONLY=1 only step 5 (clusters without capacity for Monero pods)
  *   E2E_ALLOW_SKIP=1         a missing tool (docker, kind, helm) is "SKIPPED: ..." and exit 0
  *   E2E_IMAGE=repo:tag       hook image already pullable by the cluster (no docker build)
+ *   E2E_SCENARIOS=0          skip step 7
  *   E2E_TIMEOUT_SECONDS=600  per wait
  *   E2E_KEEP_CLUSTER=1       keep the kind cluster for debugging
  */
@@ -389,6 +395,41 @@ function helmInstall(c: Cluster, tools: Tools, image: { repository: string; tag:
   if (!seed) throw new E2eError('the key-seed Secret was not created')
 }
 
+// ---- shared scenarios ------------------------------------------------------------------
+
+/** The monerod and xmrig images of the scenarios: given, or built from Debian's packages and loaded into kind. */
+function scenarioImages(tools: Tools, kindCluster: string | undefined): { monerod: string; xmrig: string } {
+  const given = { monerod: process.env.SCENARIO_MONEROD_IMAGE, xmrig: process.env.SCENARIO_XMRIG_IMAGE }
+  if (given.monerod && given.xmrig) return { monerod: given.monerod, xmrig: given.xmrig }
+  if (!tools.docker) throw new E2eError('the shared scenarios need SCENARIO_MONEROD_IMAGE and SCENARIO_XMRIG_IMAGE, or Docker to build them')
+  const built = { monerod: 'localhost/monerod-debian:e2e', xmrig: 'localhost/xmrig-debian:e2e' }
+  for (const [name, ref] of Object.entries(built)) {
+    must(tools.docker, ['build', '-t', ref, '-f', repoPath('e2e', 'kind', 'images', `${name}.Dockerfile`), repoPath('e2e', 'kind', 'images')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+    if (kindCluster && tools.kind) must(tools.kind, ['load', 'docker-image', ref, '--name', kindCluster])
+  }
+  return built
+}
+
+/** Runs e2e/scenarios against the cluster with the real Metacontroller (see e2e/scenarios/README.md). */
+function runScenarios(kubeconfig: string, image: { repository: string; tag: string; pullPolicy: string }, images: { monerod: string; xmrig: string }): void {
+  const r = run('npx', ['tap', '--disable-coverage', '--jobs=1', '--timeout=1500', 'e2e/scenarios/**/*.test.ts'], {
+    cwd: repoPath(),
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      SCENARIO_KUBECONFIG: kubeconfig,
+      SCENARIO_CONTROLLER: 'metacontroller',
+      SCENARIO_OPERATOR_IMAGE: `${image.repository}:${image.tag}`,
+      SCENARIO_MONEROD_IMAGE: images.monerod,
+      SCENARIO_XMRIG_IMAGE: images.xmrig,
+      SCENARIO_PULL_POLICY: 'IfNotPresent',
+    },
+  })
+  if (r.status !== 0) throw new E2eError(`the shared scenarios failed (exit ${r.status}; their TAP output is above)`)
+}
+
 // ---- main ------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
@@ -430,6 +471,11 @@ async function main(): Promise<number> {
     else {
       log('== pod scenarios ==')
       await podScenarios(c, runnable)
+    }
+    if (controlPlaneOnly || process.env.E2E_SCENARIOS === '0') log('== shared scenarios: skipped ==')
+    else {
+      log('== shared scenarios (e2e/scenarios, real Metacontroller) ==')
+      runScenarios(kubeconfig, image, scenarioImages(tools, existing ? undefined : CLUSTER))
     }
     log('PASSED')
     return 0
