@@ -88,7 +88,7 @@ const NODE_CASES: NodeCase[] = [
   {
     what: 'reserved --rpc-bind-ip as two tokens',
     node: { monerod: { args: ['--rpc-bind-ip', '0.0.0.0'] } },
-    expect: 'are set by the operator (data on the volume, unrestricted RPC on 127.0.0.1 only, fixed ports)',
+    expect: 'are set by the operator (data on the volume, unrestricted RPC on 127.0.0.1 unless soloMining.enabled, fixed ports)',
     hook: 'rejects',
   },
   { what: 'reserved --confirm-external-bind', node: { monerod: { args: ['--confirm-external-bind'] } }, expect: 'are set by the operator', hook: 'rejects' },
