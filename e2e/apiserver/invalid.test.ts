@@ -94,6 +94,19 @@ const NODE_CASES: NodeCase[] = [
   { what: 'reserved --confirm-external-bind', node: { monerod: { args: ['--confirm-external-bind'] } }, expect: 'are set by the operator', hook: 'rejects' },
   { what: 'reserved --detach', node: { monerod: { args: ['--detach'] } }, expect: 'are set by the operator', hook: 'rejects' },
   {
+    what: 'soloMining enabled without miners',
+    node: { soloMining: { enabled: true } },
+    expect: 'soloMining.enabled needs soloMining.miners: the names of the MoneroMiningNodeSets in this namespace',
+    hook: 'rejects',
+  },
+  { what: 'soloMining with an empty miners list', node: { soloMining: { miners: [] } }, expect: '@.soloMining.miners: Invalid value', hook: 'rejects' },
+  {
+    what: 'soloMining miner that is not a resource name',
+    node: { soloMining: { enabled: true, miners: ['Miners_1'] } },
+    expect: '@.soloMining.miners[0]: Invalid value',
+    hook: 'rejects',
+  },
+  {
     what: 'two network types',
     node: { monerod: { args: ['--testnet', '--stagenet'] } },
     expect: '@.monerod.args: Invalid value: "array": monerod.args: choose at most one of --testnet, --stagenet, --regtest',
