@@ -196,7 +196,11 @@ t.test('enabled without miners is refused, by the hook and by the CRD rule with 
     t.match(solo.description, /NetworkPolicy/)
   }
   // and the reserved flags stay reserved with soloMining on
-  const r = syncOrError(nodeSet, syncRequest(withNodeSpec({ soloMining: { enabled: true, miners: ['m'] }, monerod: { args: ['--rpc-bind-ip=10.0.0.1'] } })), ctx) as HookError
+  const r = syncOrError(
+    nodeSet,
+    syncRequest(withNodeSpec({ soloMining: { enabled: true, miners: ['m'] }, monerod: { args: ['--rpc-bind-ip=10.0.0.1'] } })),
+    ctx,
+  ) as HookError
   t.equal(r.statusCode, 422)
   t.match(r.message, /--rpc-bind-ip cannot be set/)
 })

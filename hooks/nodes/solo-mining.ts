@@ -28,8 +28,7 @@ export const SOLO_MINING_RULES: readonly SoloMiningRule[] = [
     // defaults are checked against the rule before nested defaults apply: guard with has()
     rule: '!has(self.enabled) || !self.enabled || (has(self.miners) && size(self.miners) > 0)',
     holds: (s) => !s.enabled || (s.miners ?? []).length > 0,
-    message:
-      'soloMining.enabled needs soloMining.miners: the names of the MoneroMiningNodeSets in this namespace whose pods may reach the unrestricted RPC',
+    message: 'soloMining.enabled needs soloMining.miners: the names of the MoneroMiningNodeSets in this namespace whose pods may reach the unrestricted RPC',
   },
 ]
 
