@@ -14,6 +14,12 @@ import { SMALL, STORAGE_SIZE, RPC_PORT, monerodRpc, pathFor, phase, podHttp, pod
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * Every hash at difficulty 1 is a block: two miners would send monerod dozens of (mostly stale)
+ * blocks a second, each verified, on a machine of 2 cores. At this difficulty and half a core
+ * per miner (light mode) blocks come about one a second.
+ */
+const DIFFICULTY = 50
 const ADDRESS = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A'
 
 /** The samples of one metric in Prometheus text (`name{labels} value` lines). */
@@ -45,7 +51,7 @@ if (env) {
         replicas: 2,
         template: {
           spec: {
-            monerod: { image: env.monerodImage, imagePullPolicy: env.pullPolicy, resources: SMALL, args: ['--regtest', '--fixed-difficulty=1'] },
+            monerod: { image: env.monerodImage, imagePullPolicy: env.pullPolicy, resources: SMALL, args: ['--regtest', `--fixed-difficulty=${DIFFICULTY}`] },
             storage: { size: STORAGE_SIZE },
             terminationGracePeriodSeconds: 30,
             soloMining: { enabled: true, miners: ['miners'] },
@@ -82,7 +88,7 @@ if (env) {
           image: env.xmrigImage,
           imagePullPolicy: env.pullPolicy,
           args: ['--daemon', '--randomx-mode=light', '--rig-id=node-$(id)'],
-          resources: { requests: { cpu: '100m', memory: '384Mi' }, limits: { memory: '1Gi' } },
+          resources: { requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '500m', memory: '1Gi' } },
         },
       },
     })
@@ -157,9 +163,18 @@ if (env) {
       )
       // What xmrig calls, from a miner pod (its exporter sidecar has node), by the member's DNS name:
       // get_block_template is served only by the unrestricted RPC.
-      const probe = `const r = await fetch('http://${target(names[0]!)}/json_rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: '0', method: 'get_block_template', params: { wallet_address: '${ADDRESS}', reserve_size: 8 } }), signal: AbortSignal.timeout(10000) }); process.stdout.write(await r.text())`
-      const answer = JSON.parse(s.exec(pods[0]!.metadata.name, 'exporter', ['node', '--input-type=module', '-e', probe])) as Json
+      const probe = `const r = await fetch('http://${target(names[0]!)}/json_rpc', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: '0', method: 'get_block_template', params: { wallet_address: '${ADDRESS}', reserve_size: 8 } }), signal: AbortSignal.timeout(20000) }).then((r) => r.text(), (e) => JSON.stringify({ failed: String(e) })); process.stdout.write(r)`
+      const answer = await s.waitFor(
+        `a block template from ${target(names[0]!)}`,
+        async () => {
+          const a = JSON.parse(s.exec(pods[0]!.metadata.name, 'exporter', ['node', '--input-type=module', '-e', probe])) as Json
+          if (a.failed) t.comment(`get_block_template: ${a.failed}`)
+          return a.result && a
+        },
+        90,
+      )
       t.equal(answer.result?.status, 'OK', `a miner gets a block template from ${target(names[0]!)}`)
+      t.equal(answer.result?.difficulty, DIFFICULTY, 'at the network difficulty')
       t.ok((answer.result?.height as number) > 0, `template for height ${answer.result?.height}`)
     })
 
