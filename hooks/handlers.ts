@@ -49,6 +49,8 @@ export interface KindHandler {
 export const STATEFULSET: ChildResource = { apiVersion: 'apps/v1', resource: 'statefulsets', kind: 'StatefulSet' }
 export const SERVICE: ChildResource = { apiVersion: 'v1', resource: 'services', kind: 'Service' }
 export const PDB: ChildResource = { apiVersion: 'policy/v1', resource: 'poddisruptionbudgets', kind: 'PodDisruptionBudget' }
+/** Emitted only with soloMining.enabled (the miners' way in to the unrestricted RPC). */
+export const NETWORKPOLICY: ChildResource = { apiVersion: 'networking.k8s.io/v1', resource: 'networkpolicies', kind: 'NetworkPolicy' }
 export const CONFIGMAP: ChildResource = { apiVersion: 'v1', resource: 'configmaps', kind: 'ConfigMap' }
 export const SECRET: ChildResource = { apiVersion: 'v1', resource: 'secrets', kind: 'Secret' }
 /** Prometheus Operator; optional: controllers list it only where its CRDs are installed. */
@@ -60,7 +62,7 @@ export const HANDLERS: readonly KindHandler[] = [
     route: 'moneronodeset',
     plural: 'moneronodesets',
     noun: 'node',
-    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET],
+    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET, NETWORKPOLICY],
     optionalChildResources: [PODMONITOR],
     sync: syncMoneroNodeSet as KindHandler['sync'],
     // Its Pods too: status says why pods wait to be scheduled. (A MoneroNetwork can have a
@@ -72,7 +74,7 @@ export const HANDLERS: readonly KindHandler[] = [
     route: 'moneronetwork',
     plural: 'moneronetworks',
     noun: 'peer',
-    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET],
+    childResources: [STATEFULSET, SERVICE, PDB, CONFIGMAP, SECRET, NETWORKPOLICY],
     optionalChildResources: [PODMONITOR],
     sync: syncMoneroNetwork as KindHandler['sync'],
     customize: (body) => customizeRelated(body, networkNodeSpec),

@@ -45,5 +45,10 @@ export function hiddenServicesSecretName(workload: string): string {
   return `${workload}-hidden-services`
 }
 
+/** NetworkPolicy of a node set with soloMining (admits the miners to the unrestricted RPC). */
+export function soloMiningPolicyName(workload: string): string {
+  return `${workload}-solo-mining`
+}
+
 /** Name of the data volume claim template; PVCs are `<this>-<pod>`. */
 export const DATA_VOLUME = 'data'

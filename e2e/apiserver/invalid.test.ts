@@ -88,11 +88,24 @@ const NODE_CASES: NodeCase[] = [
   {
     what: 'reserved --rpc-bind-ip as two tokens',
     node: { monerod: { args: ['--rpc-bind-ip', '0.0.0.0'] } },
-    expect: 'are set by the operator (data on the volume, unrestricted RPC on 127.0.0.1 only, fixed ports)',
+    expect: 'are set by the operator (data on the volume, unrestricted RPC on 127.0.0.1 unless soloMining.enabled, fixed ports)',
     hook: 'rejects',
   },
   { what: 'reserved --confirm-external-bind', node: { monerod: { args: ['--confirm-external-bind'] } }, expect: 'are set by the operator', hook: 'rejects' },
   { what: 'reserved --detach', node: { monerod: { args: ['--detach'] } }, expect: 'are set by the operator', hook: 'rejects' },
+  {
+    what: 'soloMining enabled without miners',
+    node: { soloMining: { enabled: true } },
+    expect: 'soloMining.enabled needs soloMining.miners: the names of the MoneroMiningNodeSets in this namespace',
+    hook: 'rejects',
+  },
+  { what: 'soloMining with an empty miners list', node: { soloMining: { miners: [] } }, expect: '@.soloMining.miners: Invalid value', hook: 'rejects' },
+  {
+    what: 'soloMining miner that is not a resource name',
+    node: { soloMining: { enabled: true, miners: ['Miners_1'] } },
+    expect: '@.soloMining.miners[0]: Invalid value',
+    hook: 'rejects',
+  },
   {
     what: 'two network types',
     node: { monerod: { args: ['--testnet', '--stagenet'] } },

@@ -212,6 +212,24 @@ function parents(): { label: string; parent: KubeObject }[] {
       }),
     })
   })
+  // soloMining on (a NetworkPolicy child), a sample of its own so the ones above stay as they were
+  const solo = { enabled: true, miners: ['miners', 'lab-rigs'] }
+  fc.sample(fc.tuple(nodeSpec, fc.integer({ min: 1, max: 3 })), { seed: SEED + 3, numRuns: 3 }).forEach(([spec, replicas], i) => {
+    out.push({
+      label: `generated MoneroNodeSet with soloMining #${i}: ${JSON.stringify(spec)}`,
+      parent: variant(nodes, (o) => {
+        o.metadata.name = `gen-solo-nodes-${i}`
+        o.spec = { ...spec, replicas, soloMining: solo }
+      }),
+    })
+    out.push({
+      label: `generated MoneroNetwork with soloMining #${i}: ${JSON.stringify(spec)}`,
+      parent: variant(net, (o) => {
+        o.metadata.name = `gen-solo-net-${i}`
+        o.spec = { replicas, template: { spec: { ...spec, soloMining: solo } } }
+      }),
+    })
+  })
   fc.sample(minerSpec, { seed: SEED + 2, numRuns: 10 }).forEach((spec, i) => {
     out.push({
       label: `generated MoneroMiningNodeSet #${i}: ${JSON.stringify(spec)}`,
@@ -262,6 +280,12 @@ async function checkParent(t: T, kc: KubeConfig, handler: KindHandler, written: 
   const desired = first.children.filter((c) => !SKIPPED_KINDS.has(c.kind))
   const skipped = first.children.length - desired.length
   if (skipped > 0) t.comment(`${skipped} PodMonitor child(ren) skipped (no PodMonitor CRD here)`)
+  const node = (written.kind === 'MoneroNetwork' ? (written.spec as Json).template.spec : written.spec) as Json | undefined
+  if (node?.soloMining?.enabled)
+    t.ok(
+      desired.some((c) => c.kind === 'NetworkPolicy'),
+      'soloMining: a NetworkPolicy child is checked too',
+    )
 
   // Create each child as Metacontroller does, then read it back.
   const live = new Map<string, Json>()

@@ -23,6 +23,7 @@ import { MAX_PARENT_NAME } from '../names.js'
 import { RESERVED } from '../nodes/monerod-container.js'
 import { resolveOptionName } from '../nodes/monerod-args.js'
 import { buildMoneroMiningNodeSetCrd } from './crd-mining.js'
+import { SOLO_MINING_RULES } from '../nodes/solo-mining.js'
 
 interface NodeDefaults {
   storageSize: string
@@ -67,7 +68,7 @@ function monerodSchema(d: NodeDefaults): Schema {
         'x-kubernetes-validations': [
           {
             rule: `!self.exists(a, ${flagRule})`,
-            message: `monerod.args: ${RESERVED_MONEROD_FLAGS.map((f) => `--${f}`).join(', ')} are set by the operator (data on the volume, unrestricted RPC on 127.0.0.1 only, fixed ports)`,
+            message: `monerod.args: ${RESERVED_MONEROD_FLAGS.map((f) => `--${f}`).join(', ')} are set by the operator (data on the volume, unrestricted RPC on 127.0.0.1 unless soloMining.enabled, fixed ports)`,
           },
           {
             rule: "self.filter(a, a == '--testnet' || a == '--stagenet' || a == '--regtest').size() <= 1",
@@ -294,12 +295,38 @@ function anonymitySchema(network: 'tor' | 'i2p'): Schema {
   }
 }
 
+/** `soloMining`: monerod's unrestricted RPC opened to named miners (off by default). */
+const soloMiningSchema: Schema = {
+  type: 'object',
+  description:
+    "Solo mining against these nodes (xmrig --daemon), which needs monerod's unrestricted RPC (get_block_template, submit_block, and every other admin method: stop_daemon, set_bans, generateblocks...). Off: that RPC listens on 127.0.0.1 inside the pod only. enabled: monerod binds it on the pod's addresses (port 18081, 28081 or 38081 by nettype, container port rpc-mining) and the operator adds a NetworkPolicy that admits only the pods of the MoneroMiningNodeSets named in miners to that port and leaves every other port of the pods open. It is restricted only where the cluster's network plugin enforces NetworkPolicy; elsewhere any pod in the cluster can reach it.",
+  default: {},
+  properties: {
+    enabled: {
+      type: 'boolean',
+      default: false,
+      description: "Bind monerod's unrestricted RPC on the pod's addresses and admit the miners to it through a NetworkPolicy.",
+    },
+    miners: {
+      type: 'array',
+      description:
+        'Names of the MoneroMiningNodeSets, in this namespace, whose pods may reach the unrestricted RPC (point their pool.url at <pod>.<headless Service>:<RPC port> with --daemon). Required when enabled.',
+      minItems: 1,
+      maxItems: 32,
+      'x-kubernetes-list-type': 'set',
+      items: { type: 'string', minLength: 1, maxLength: MAX_PARENT_NAME, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
+    },
+  },
+  'x-kubernetes-validations': SOLO_MINING_RULES.map((r) => ({ rule: r.rule, message: r.message })),
+}
+
 /** Everything that describes one monerod replica: a MoneroNodeSet spec minus replicas. */
 export function nodeSpecProperties(d: NodeDefaults): Record<string, Schema> {
   return {
     metrics: metricsSchema,
     tor: anonymitySchema('tor'),
     i2p: anonymitySchema('i2p'),
+    soloMining: soloMiningSchema,
     hardAntiAffinity: hardAntiAffinityField,
     monerod: monerodSchema(d),
     storage: storageSchema(d),

@@ -19,6 +19,7 @@ const NODESET = {
   metrics: true,
   tor: true,
   i2p: true,
+  soloMining: true,
   terminationGracePeriodSeconds: true,
   nodeSelector: true,
   tolerations: true,

@@ -74,11 +74,18 @@ export interface AnonymitySpec {
   rotation: string
 }
 
+/** `spec.soloMining`: the unrestricted RPC opened to the named MoneroMiningNodeSets' pods. */
+export interface SoloMiningSpec {
+  enabled: boolean
+  miners?: string[]
+}
+
 /** One monerod replica's settings: a MoneroNodeSet spec without replicas. */
 export interface NodeSpec extends SchedulingSpec {
   metrics: MetricsSpec
   tor: AnonymitySpec
   i2p: AnonymitySpec
+  soloMining: SoloMiningSpec
   hardAntiAffinity: boolean
   monerod: MonerodSpec
   storage: StorageSpec

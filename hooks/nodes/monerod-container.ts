@@ -5,6 +5,11 @@ import { monerodPorts, PORT_NAMES, type MonerodPorts } from './ports.js'
 import { buildContainerSecurityContext } from './security.js'
 import { canonicalResources } from '../children/quantity.js'
 
+/** Whether a node spec opens the unrestricted RPC to miners (absent on specs stored before the field existed). */
+export function soloMiningEnabled(spec: NodeSpec): boolean {
+  return spec.soloMining?.enabled === true
+}
+
 /** Where the data volume is mounted; monerod's --data-dir. */
 export const DATA_DIR = '/data'
 
@@ -13,29 +18,35 @@ export const RESERVED: readonly ReservedOption[] = [
   { name: 'data-dir', reason: `chain data must live on the persistent volume (${DATA_DIR}); change storage instead` },
   {
     name: 'rpc-bind-ip',
-    reason: 'the unrestricted RPC stays on 127.0.0.1 inside the pod; clients use the restricted RPC port the Service exposes',
+    reason:
+      'the unrestricted RPC stays on 127.0.0.1 inside the pod (soloMining.enabled binds it on the pod addresses for the named miners); clients use the restricted RPC port the Service exposes',
   },
   { name: 'rpc-bind-port', reason: 'the operator fixes RPC ports per network type' },
   { name: 'rpc-restricted-bind-ip', reason: 'the restricted RPC listens on all pod addresses so the Service can reach it' },
   { name: 'rpc-restricted-bind-port', reason: 'the operator fixes RPC ports per network type' },
   { name: 'p2p-bind-port', reason: 'the operator fixes the P2P port per network type' },
-  { name: 'confirm-external-bind', reason: 'the unrestricted RPC is never bound outside the pod' },
+  { name: 'confirm-external-bind', reason: 'the operator sets it only with soloMining.enabled; otherwise the unrestricted RPC never leaves the pod' },
   { name: 'restricted-rpc', reason: 'the unrestricted RPC is loopback-only already; the restricted one is always on' },
   { name: 'detach', reason: 'monerod must stay in the foreground in a container' },
   { name: 'pidfile', reason: 'not needed in a container' },
   { name: 'config-file', reason: 'the operator manages configuration files; pass options as args' },
 ]
 
-/** The operator's defaults for a nettype, before the user's arguments. */
-export function defaultMonerodOptions(nettype: NetType, ports: MonerodPorts): ParsedOption[] {
+/**
+ * The operator's defaults for a nettype, before the user's arguments. With soloMining the
+ * unrestricted RPC listens on every pod address (still on the nettype's RPC port); the
+ * set's NetworkPolicy admits only the named miners to it (solo-mining.ts).
+ */
+export function defaultMonerodOptions(nettype: NetType, ports: MonerodPorts, soloMining = false): ParsedOption[] {
   const o = (name: string, value?: string): ParsedOption => ({ name, value, known: true })
   return [
     o('non-interactive'),
     o('data-dir', DATA_DIR),
     o('p2p-bind-ip', '0.0.0.0'),
     o('p2p-bind-port', String(ports.p2p)),
-    o('rpc-bind-ip', '127.0.0.1'),
+    o('rpc-bind-ip', soloMining ? '0.0.0.0' : '127.0.0.1'),
     o('rpc-bind-port', String(ports.rpc)),
+    ...(soloMining ? [o('confirm-external-bind')] : []),
     o('rpc-restricted-bind-ip', '0.0.0.0'),
     o('rpc-restricted-bind-port', String(ports.restrictedRpc)),
     o('no-igd'),
@@ -63,9 +74,10 @@ export function buildMonerodContainer(input: MonerodContainerInput): V1Container
   const { spec, nettype } = input
   const ports = monerodPorts(nettype)
   const userArgs = spec.monerod.args ?? []
+  const solo = soloMiningEnabled(spec)
   let args: string[]
   try {
-    args = mergeMonerodArgs([...defaultMonerodOptions(nettype, ports), ...input.extraOptions], userArgs, RESERVED)
+    args = mergeMonerodArgs([...defaultMonerodOptions(nettype, ports, solo), ...input.extraOptions], userArgs, RESERVED)
   } catch (err) {
     if (err instanceof ArgumentError) throw new SpecError(`${input.specPath ?? 'spec'}.monerod.args[${err.index}]`, err.message)
     throw err
@@ -85,6 +97,7 @@ export function buildMonerodContainer(input: MonerodContainerInput): V1Container
     ports: [
       { name: PORT_NAMES.p2p, containerPort: ports.p2p, protocol: 'TCP' },
       { name: PORT_NAMES.restrictedRpc, containerPort: ports.restrictedRpc, protocol: 'TCP' },
+      ...(solo ? [{ name: PORT_NAMES.miningRpc, containerPort: ports.rpc, protocol: 'TCP' }] : []),
     ],
     ...(spec.monerod.env && spec.monerod.env.length > 0 ? { env: spec.monerod.env } : {}),
     // As the apiserver stores them (canonical quantities, no empty maps): no update on every sync.

@@ -6,7 +6,8 @@ import { buildStatefulSet, buildVolumeClaimTemplate } from '../children/stateful
 import { commonLabels, selectorLabels, type SetIdentity } from '../labels.js'
 import type { KubeObject } from '../metacontroller.js'
 import { DATA_VOLUME, headlessServiceName } from '../names.js'
-import { buildMonerodContainer } from './monerod-container.js'
+import { buildMonerodContainer, soloMiningEnabled } from './monerod-container.js'
+import { buildSoloMiningPolicy } from './solo-mining.js'
 import type { NetType, ParsedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES } from './ports.js'
 import { antiAffinityLabels, buildScheduling } from './scheduling.js'
@@ -184,6 +185,9 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
       }),
     ),
     ...(input.replicas > 1 ? [asObject(buildPodDisruptionBudget({ name: workload, namespace, labels, selector }))] : []),
+    ...(soloMiningEnabled(spec)
+      ? [asObject(buildSoloMiningPolicy({ namespace, workload, labels, selector, template, rpcPort: ports.rpc, miners: spec.soloMining.miners ?? [] }))]
+      : []),
     ...flat((e) => e.children),
   ]
   return { children, selector }

@@ -3,7 +3,7 @@ import type { NetType } from './monerod-args.js'
 /** monerod's ports for one nettype (regtest uses mainnet's). */
 export interface MonerodPorts {
   readonly p2p: number
-  /** Unrestricted RPC, bound to 127.0.0.1 inside the pod only. */
+  /** Unrestricted RPC: on 127.0.0.1 inside the pod, or on the pod addresses with soloMining. */
   readonly rpc: number
   readonly zmq: number
   /** Restricted (view-only) RPC: the one Services expose. */
@@ -27,4 +27,6 @@ export const PORT_NAMES = {
   p2p: 'p2p',
   restrictedRpc: 'rpc-restricted',
   metrics: 'metrics',
+  /** The unrestricted RPC, declared only with soloMining.enabled. */
+  miningRpc: 'rpc-mining',
 } as const

@@ -7,6 +7,7 @@
 import type { V1EnvVar } from '@kubernetes/client-node'
 import type { NodeSpec } from '../api/types.js'
 import { SpecError } from './monerod-container.js'
+import { checkSoloMining } from './solo-mining.js'
 
 const RESERVED_LABEL = /^(app\.kubernetes\.io|utxo\.com\.br)\//
 const TAKEN_PORTS = new Set([18080, 18081, 18082, 18083, 18084, 18085, 18089, 28080, 28081, 28082, 28089, 38080, 38081, 38082, 38089, 4447, 7070, 9050])
@@ -49,4 +50,5 @@ export function checkNodeSpec(spec: NodeSpec, path: string): void {
     throw new SpecError(`${path}.metrics.podMonitor`, 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)')
   }
   if (TAKEN_PORTS.has(m.port)) throw new SpecError(`${path}.metrics.port`, 'metrics.port collides with a monerod, tor or i2pd port')
+  checkSoloMining(spec, path)
 }

@@ -108,6 +108,17 @@ function seedsFor(handler: KindHandler, t: { comment(msg: string): void; fail(ms
     if (handler.kind === 'MoneroNodeSet') {
       add(`${file} +Tor+I2P`, { ...resource, spec: { ...spec, tor: { enabled: true }, i2p: { enabled: true } } }, true)
     }
+    // soloMining: monerod's RPC opened to miners, and a NetworkPolicy child
+    const solo = { enabled: true, miners: ['miners', 'rigs'] }
+    if (handler.kind === 'MoneroNodeSet') add(`${file} +soloMining`, { ...resource, spec: { ...spec, soloMining: solo } }, true)
+    if (handler.kind === 'MoneroNetwork') {
+      const template = (spec.template ?? {}) as Obj
+      add(
+        `${file} +soloMining`,
+        { ...resource, spec: { ...spec, template: { ...template, spec: { ...((template.spec ?? {}) as Obj), soloMining: solo } } } },
+        true,
+      )
+    }
   }
   return seeds
 }

@@ -9,6 +9,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet'
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget'
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
 import type { KubeObject } from '../metacontroller.js'
 
 type Model = new (data: never) => { validate(): void }
@@ -21,6 +22,7 @@ const MODELS: Record<string, Model> = {
   'apps/v1/Deployment': Deployment as unknown as Model,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget as unknown as Model,
   'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler as unknown as Model,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy as unknown as Model,
 }
 
 /** Kinds whose schemas are not in kubernetes-models (Prometheus Operator CRDs). */
