@@ -4,8 +4,8 @@
 #   kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #             built from the k8s.io/kubernetes module pinned in e2e/apiserver/tools/go.mod,
 #             into $MONERO_OPERATOR_CACHE/kubernetes-node-<version>/
-#   coredns   built from the github.com/coredns/coredns Go module at $COREDNS_VERSION,
-#             into $MONERO_OPERATOR_CACHE/coredns-<version>/
+#   coredns   e2e/cluster/coredns (CoreDNS $COREDNS_VERSION with the plugins the tier uses),
+#             into $MONERO_OPERATOR_CACHE/coredns-<version>-cluster/
 #   images    e2e/cluster/images.sh (Node base, our image, monerod, xmrig, pause), built in
 #             the background while Go compiles
 # and checks the Debian packages the node runs (bash .ci/setup installs them): containerd,
@@ -84,20 +84,21 @@ else
 fi
 
 # --- CoreDNS --------------------------------------------------------------------------------
-coredns_dir="$cache/coredns-$coredns_version"
+# coredns/main.go: CoreDNS with only the plugins the tier's Corefile uses; coredns/go.mod pins
+# CoreDNS $coredns_version and go.sum everything it compiles.
+coredns_dir="$cache/coredns-$coredns_version-cluster"
 if [[ -x "$coredns_dir/coredns" ]]; then
   log "coredns $coredns_version: cached at $coredns_dir/coredns"
 else
   command -v go >/dev/null || { log "go is required to build coredns"; exit 1; }
+  grep -q "github.com/coredns/coredns $coredns_version\$" "$here/coredns/go.mod" ||
+    { log "e2e/cluster/coredns/go.mod does not require coredns $coredns_version"; exit 1; }
   mkdir -p "$coredns_dir"
   log "coredns $coredns_version: building into $coredns_dir"
   start=$SECONDS
-  # Its own go.mod (no replace directives) pins its dependencies.
-  tmpbin="$coredns_dir/.bin.$$"
-  CGO_ENABLED=0 GOBIN="$tmpbin" GOFLAGS=-mod=readonly \
-    go install -trimpath -ldflags="-s -w" "github.com/coredns/coredns@$coredns_version"
-  mv -f "$tmpbin/coredns" "$coredns_dir/coredns"
-  rm -rf "$tmpbin"
+  (cd "$here/coredns" && CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+    go build -trimpath -ldflags="-s -w" -o "$coredns_dir/.coredns.$$" .)
+  mv -f "$coredns_dir/.coredns.$$" "$coredns_dir/coredns"
   log "coredns $coredns_version: built in $((SECONDS - start))s"
 fi
 

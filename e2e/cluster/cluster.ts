@@ -133,7 +133,7 @@ export function findClusterBinaries(
     kubeScheduler: exe(join(nodeDir, 'kube-scheduler')),
     kubelet: exe(join(nodeDir, 'kubelet')),
     kubeProxy: exe(join(nodeDir, 'kube-proxy')),
-    coredns: exe(join(cache, `coredns-${DEFAULTS.corednsVersion}`, 'coredns')),
+    coredns: exe(join(cache, `coredns-${DEFAULTS.corednsVersion}-cluster`, 'coredns')),
     containerd: exe('/usr/bin/containerd'),
     ctr: exe('/usr/bin/ctr'),
   }
