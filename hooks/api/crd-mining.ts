@@ -7,6 +7,7 @@ import {
   envList,
   hardAntiAffinityField,
   imageField,
+  PODMONITOR_RULE,
   podMonitorSchema,
   podSecurityField,
   pullPolicy,
@@ -19,7 +20,8 @@ import {
 import { buildCrd } from './crds.js'
 import { DEFAULT_XMRIG_IMAGE } from './defaults.js'
 import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT, RANDOMX_DATASET_PAGES } from '../monerominingnodeset/defaults.js'
-import { ENV_RULE, SPEC_RULES } from '../monerominingnodeset/validate.js'
+import { ENV_RULES, SPEC_RULES } from '../monerominingnodeset/validate.js'
+import { celRules } from '../rules.js'
 
 /** The apiserver forbids additionalProperties next to properties in a structural schema. */
 function withoutAdditionalProperties(schema: Schema): Schema {
@@ -64,7 +66,7 @@ const xmrigSchema: Schema = {
     },
     env: {
       ...envList('xmrig'),
-      'x-kubernetes-validations': [ENV_RULE],
+      'x-kubernetes-validations': celRules(ENV_RULES),
     },
     resources: {
       ...withoutAdditionalProperties(resources('xmrig')),
@@ -180,12 +182,7 @@ const specProperties: Record<string, Schema> = {
       port: port('the exporter', DEFAULT_METRICS_PORT),
       podMonitor: podMonitorSchema,
     },
-    'x-kubernetes-validations': [
-      {
-        rule: '!has(self.podMonitor) || !has(self.podMonitor.enabled) || !self.podMonitor.enabled || !has(self.enabled) || self.enabled',
-        message: 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)',
-      },
-    ],
+    'x-kubernetes-validations': celRules([PODMONITOR_RULE]),
   },
   msr: {
     type: 'object',
@@ -211,7 +208,7 @@ export function buildMoneroMiningNodeSetCrd(): Record<string, unknown> {
       type: 'object',
       description: 'Desired state of the miners.',
       properties: specProperties,
-      'x-kubernetes-validations': SPEC_RULES.map((r) => ({ rule: r.rule, message: r.message })),
+      'x-kubernetes-validations': celRules(SPEC_RULES),
     },
     statusProperties: {
       ...workloadStatusProperties,

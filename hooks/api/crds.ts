@@ -23,7 +23,8 @@ import { MAX_PARENT_NAME } from '../names.js'
 import { RESERVED } from '../nodes/monerod-container.js'
 import { resolveOptionName } from '../nodes/monerod-args.js'
 import { buildMoneroMiningNodeSetCrd } from './crd-mining.js'
-import { SOLO_MINING_RULES } from '../nodes/solo-mining.js'
+import { METRICS_RULES, SERVICE_RULES, SOLO_MINING_RULES } from '../node-spec/rules.js'
+import { celRules } from '../rules.js'
 
 interface NodeDefaults {
   storageSize: string
@@ -114,6 +115,8 @@ function storageSchema(d: NodeDefaults): Schema {
         },
       },
     },
+    // Transition rules (they compare with oldSelf): only the apiserver can check them, so they
+    // are CEL only, not SpecRules the hook runs too.
     'x-kubernetes-validations': [
       {
         rule: 'has(self.size) == has(oldSelf.size) && (!has(self.size) || self.size == oldSelf.size)',
@@ -157,21 +160,7 @@ const serviceSchema: Schema = {
       items: { type: 'string', maxLength: 64 },
     },
   },
-  'x-kubernetes-validations': [
-    // defaults are checked against these rules before nested defaults apply: guard with has()
-    {
-      rule: '!has(self.p2p) || !has(self.restrictedRpc) || self.p2p || self.restrictedRpc',
-      message: 'service: expose at least one of p2p and restrictedRpc',
-    },
-    {
-      rule: "!has(self.externalTrafficPolicy) || (has(self.type) && self.type != 'ClusterIP')",
-      message: 'service.externalTrafficPolicy applies only to NodePort and LoadBalancer services',
-    },
-    {
-      rule: "!has(self.loadBalancerSourceRanges) || (has(self.type) && self.type == 'LoadBalancer')",
-      message: 'service.loadBalancerSourceRanges applies only to LoadBalancer services',
-    },
-  ],
+  'x-kubernetes-validations': celRules(SERVICE_RULES),
 }
 
 const metricsSchema: Schema = {
@@ -196,16 +185,7 @@ const metricsSchema: Schema = {
     },
     podMonitor: podMonitorSchema,
   },
-  'x-kubernetes-validations': [
-    {
-      rule: '!has(self.podMonitor) || !has(self.podMonitor.enabled) || !self.podMonitor.enabled || !has(self.enabled) || self.enabled',
-      message: 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)',
-    },
-    {
-      rule: '!has(self.port) || !(self.port in [18080, 18081, 18082, 18083, 18084, 18085, 18089, 28080, 28081, 28082, 28089, 38080, 38081, 38082, 38089, 4447, 7070, 9050])',
-      message: 'metrics.port collides with a monerod, tor or i2pd port',
-    },
-  ],
+  'x-kubernetes-validations': celRules(METRICS_RULES),
 }
 
 /**
@@ -317,7 +297,7 @@ const soloMiningSchema: Schema = {
       items: { type: 'string', minLength: 1, maxLength: MAX_PARENT_NAME, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' },
     },
   },
-  'x-kubernetes-validations': SOLO_MINING_RULES.map((r) => ({ rule: r.rule, message: r.message })),
+  'x-kubernetes-validations': celRules(SOLO_MINING_RULES),
 }
 
 /** Everything that describes one monerod replica: a MoneroNodeSet spec minus replicas. */

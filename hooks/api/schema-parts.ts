@@ -1,8 +1,11 @@
 /**
- * OpenAPI v3 fragments shared by our CRDs. The CRD files in crds/ are generated from these
- * (`npm run gen:crds`) and a test fails when crds/ is stale, so the YAML in crds/ stays the
- * single source of truth that the apiserver, the hook's validator and the chart all read.
+ * OpenAPI v3 fragments shared by our CRDs, with the rules that go with them (each stated once,
+ * see ../rules.ts). The CRD files in crds/ are generated from these (`npm run gen:crds`) and a
+ * test fails when crds/ is stale, so the YAML in crds/ stays the single source of truth that
+ * the apiserver, the hook's validator and the chart all read.
  */
+import type { V1EnvVar } from '@kubernetes/client-node'
+import { celRules, checkRules, SpecError, type SpecRule } from '../rules.js'
 
 /** A JSON schema node as the apiserver's structural schema understands it. */
 export type Schema = Record<string, unknown>
@@ -31,6 +34,29 @@ export const resources = (what: string): Schema => ({
   },
 })
 
+/** The rules of one env entry (an item of envList). */
+export const ENV_ITEM_RULES: readonly SpecRule<V1EnvVar>[] = [
+  {
+    field: '',
+    rule: '!(has(self.value) && has(self.valueFrom))',
+    holds: (e) => !(e.value !== undefined && e.valueFrom !== undefined),
+    message: 'env: set either value or valueFrom, not both',
+  },
+]
+
+/**
+ * Env entries: the rules of each item, and names unique (the apiserver enforces that through
+ * the list-map key `name`, not through a rule).
+ */
+export function checkEnv(env: readonly V1EnvVar[] | undefined, field: string): void {
+  const seen = new Set<string>()
+  ;(env ?? []).forEach((e, i) => {
+    checkRules(ENV_ITEM_RULES, e, `${field}[${i}]`)
+    if (seen.has(e.name)) throw new SpecError(`${field}[${i}]`, `duplicate env name ${JSON.stringify(e.name)}`)
+    seen.add(e.name)
+  })
+}
+
 export const envList = (what: string): Schema => ({
   type: 'array',
   description: `Extra environment variables for the ${what} container, as in a Pod's env.`,
@@ -55,7 +81,7 @@ export const envList = (what: string): Schema => ({
         'x-kubernetes-preserve-unknown-fields': true,
       },
     },
-    'x-kubernetes-validations': [{ rule: '!(has(self.value) && has(self.valueFrom))', message: 'env: set either value or valueFrom, not both' }],
+    'x-kubernetes-validations': celRules(ENV_ITEM_RULES),
   },
 })
 
@@ -87,6 +113,31 @@ const looseObject = (description: string): Schema => ({
   description,
   'x-kubernetes-preserve-unknown-fields': true,
 })
+
+/** Label key prefixes the operator keeps for its own labels. */
+const RESERVED_LABEL_PREFIXES = ['app.kubernetes.io/', 'utxo.com.br/']
+
+const reservedLabel = (labels: Record<string, string> | undefined): string | undefined =>
+  Object.keys(labels ?? {}).find((k) => RESERVED_LABEL_PREFIXES.some((p) => k.startsWith(p)))
+
+/** The rules of labels users may add to pods (podLabels, MoneroNetwork's template labels). */
+export const POD_LABEL_RULES: readonly SpecRule<Record<string, string> | undefined>[] = [
+  {
+    field: '',
+    rule: `self.all(k, ${RESERVED_LABEL_PREFIXES.map((p) => `!k.startsWith('${p}')`).join(' && ')})`,
+    holds: (labels) => reservedLabel(labels) === undefined,
+    culprit: (labels) => {
+      const key = reservedLabel(labels)
+      return key === undefined ? undefined : `.${key}`
+    },
+    message: 'podLabels: keys under app.kubernetes.io/ and utxo.com.br/ are reserved for the operator',
+  },
+]
+
+/** Labels users may add to pods (`field` is their path). */
+export function checkPodLabels(labels: Record<string, string> | undefined, field: string): void {
+  checkRules(POD_LABEL_RULES, labels, field)
+}
 
 /** Pod scheduling fields passed through unchanged to the pod template. */
 export const schedulingProperties: Record<string, Schema> = {
@@ -134,12 +185,7 @@ export const schedulingProperties: Record<string, Schema> = {
     type: 'object',
     description: 'Extra labels on every pod. Keys in app.kubernetes.io/ and utxo.com.br/ are reserved.',
     additionalProperties: { type: 'string' },
-    'x-kubernetes-validations': [
-      {
-        rule: "self.all(k, !k.startsWith('app.kubernetes.io/') && !k.startsWith('utxo.com.br/'))",
-        message: 'podLabels: keys under app.kubernetes.io/ and utxo.com.br/ are reserved for the operator',
-      },
-    ],
+    'x-kubernetes-validations': celRules(POD_LABEL_RULES),
   },
 }
 
@@ -228,4 +274,19 @@ export const podMonitorSchema: Schema = {
       additionalProperties: { type: 'string' },
     },
   },
+}
+
+/** A metrics block with a podMonitor (node kinds and miners). */
+export interface MetricsWithPodMonitor {
+  enabled: boolean
+  podMonitor?: { enabled: boolean }
+}
+
+/** The rule of a metrics block that carries podMonitorSchema. */
+export const PODMONITOR_RULE: SpecRule<MetricsWithPodMonitor> = {
+  field: 'podMonitor',
+  // defaults are checked against the rule before nested defaults apply: guard with has()
+  rule: '!has(self.podMonitor) || !has(self.podMonitor.enabled) || !self.podMonitor.enabled || !has(self.enabled) || self.enabled',
+  holds: (m) => !m.podMonitor?.enabled || m.enabled,
+  message: 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)',
 }

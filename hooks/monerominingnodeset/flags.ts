@@ -26,7 +26,7 @@ export function celArgsHaveAny(flags: readonly Flag[]): string {
 
 /** A structured setting that owns some raw flags while it is set. */
 export interface FlagRule {
-  /** The spec field, for the 422 answer. */
+  /** The field at fault, relative to spec (for the 422 answer). */
   readonly field: string
   /** CEL over the spec (`self`): true when the setting is in use. */
   readonly celActive: string
@@ -49,63 +49,63 @@ export interface SpecView {
 
 export const FLAG_RULES: readonly FlagRule[] = [
   {
-    field: 'spec.pool.url',
+    field: 'pool.url',
     celActive: 'has(self.pool)',
     active: (s) => s.pool !== undefined,
     flags: ['-o', '--url'],
     message: 'set the pool either in pool.url or in xmrig.args (-o/--url), not both; for several (failover) pools use xmrig.args only',
   },
   {
-    field: 'spec.pool.user',
+    field: 'pool.user',
     celActive: 'has(self.pool)',
     active: (s) => s.pool !== undefined,
     flags: ['-u', '--user', '-O', '--userpass'],
     message: 'set the wallet/worker either in pool.user or in xmrig.args (-u/--user, -O/--userpass), not both',
   },
   {
-    field: 'spec.pool.passwordSecretRef',
+    field: 'pool.passwordSecretRef',
     celActive: 'has(self.pool) && has(self.pool.passwordSecretRef)',
     active: (s) => s.pool?.passwordSecretRef !== undefined,
     flags: ['-p', '--pass'],
     message: 'set the pool password either in pool.passwordSecretRef or in xmrig.args (-p/--pass), not both',
   },
   {
-    field: 'spec.pool.tls',
+    field: 'pool.tls',
     celActive: 'has(self.pool) && has(self.pool.tls)',
     active: (s) => s.pool?.tls !== undefined,
     flags: ['--tls'],
     message: 'set TLS either in pool.tls or in xmrig.args (--tls), not both',
   },
   {
-    field: 'spec.pool.tlsFingerprint',
+    field: 'pool.tlsFingerprint',
     celActive: 'has(self.pool) && has(self.pool.tlsFingerprint)',
     active: (s) => s.pool?.tlsFingerprint !== undefined,
     flags: ['--tls-fingerprint'],
     message: 'set the TLS fingerprint either in pool.tlsFingerprint or in xmrig.args (--tls-fingerprint), not both',
   },
   {
-    field: 'spec.pool.coin',
+    field: 'pool.coin',
     celActive: 'has(self.pool) && has(self.pool.coin)',
     active: (s) => s.pool?.coin !== undefined,
     flags: ['--coin', '-a', '--algo'],
     message: 'set the coin either in pool.coin or in xmrig.args (--coin, -a/--algo), not both',
   },
   {
-    field: 'spec.threads',
+    field: 'threads',
     celActive: 'has(self.threads) || has(self.maxThreadsHint)',
     active: (s) => s.threads !== undefined || s.maxThreadsHint !== undefined,
     flags: ['-t', '--threads', '--cpu-max-threads-hint'],
     message: 'set the thread count either in threads/maxThreadsHint or in xmrig.args (-t/--threads, --cpu-max-threads-hint), not both',
   },
   {
-    field: 'spec.donateLevel',
+    field: 'donateLevel',
     celActive: 'has(self.donateLevel)',
     active: (s) => s.donateLevel !== undefined,
     flags: ['--donate-level'],
     message: 'set the donate level either in donateLevel or in xmrig.args (--donate-level), not both',
   },
   {
-    field: 'spec.xmrig.args',
+    field: 'xmrig.args',
     celActive: 'self.api.enabled || self.metrics.enabled',
     active: (s) => s.api.enabled || s.metrics.enabled,
     flags: ['--http-host', '--http-port', '--http-access-token', '--http-enabled'],
@@ -113,7 +113,7 @@ export const FLAG_RULES: readonly FlagRule[] = [
       'xmrig.args: the operator runs the xmrig HTTP API while api.enabled or metrics.enabled (--http-host, --http-port, --http-access-token); use api.port and api.accessTokenSecretRef',
   },
   {
-    field: 'spec.xmrig.args',
+    field: 'xmrig.args',
     celActive: 'true',
     active: () => true,
     flags: ['-B', '--background'],

@@ -1,71 +1,61 @@
 /**
- * The rules of a MoneroMiningNodeSet spec that a structural schema cannot say. Each rule is
- * written twice from one record: as CEL for the CRD (the apiserver rejects at apply time)
- * and as TypeScript for the hook (the hook's ajv validator does not run CEL), with the same
- * message, so `render`, the hook's 422 and `kubectl apply` all say the same thing.
+ * The rules of a MoneroMiningNodeSet spec that a structural schema cannot say, each stated
+ * once as a SpecRule (../rules.ts): the CRD builder writes the CEL, the hook runs the check.
  */
+import type { V1EnvVar } from '@kubernetes/client-node'
 import { DEFAULT_XMRIG_IMAGE } from '../api/defaults.js'
-import { SpecError } from '../nodes/monerod-container.js'
-import { checkEnv, checkPodLabels } from '../nodes/validate.js'
+import { checkEnv, checkPodLabels, PODMONITOR_RULE } from '../api/schema-parts.js'
+import { checkRules, SpecError, type SpecRule } from '../rules.js'
 import { findReferences } from './expansion.js'
 import { argIsFlag, celArgsHaveAny, ENV_API_TOKEN, ENV_ID, ENV_PASSWORD, ENV_POD_NAME, FLAG_RULES, RESERVED_ENV } from './flags.js'
 import type { MoneroMiningNodeSetSpec } from './types.js'
 
-/** A spec-level rule: CEL over `self` (the spec) and the same check in TypeScript. */
-export interface SpecRule {
-  readonly field: string
-  /** CEL that must hold. */
-  readonly rule: string
-  /** TypeScript that must hold. */
-  readonly holds: (spec: MoneroMiningNodeSetSpec) => boolean
-  readonly message: string
-}
-
 const hasHugepagesResource = (s: MoneroMiningNodeSetSpec): boolean =>
   ['requests', 'limits'].some((k) => Object.hasOwn(s.xmrig.resources?.[k as 'requests' | 'limits'] ?? {}, 'hugepages-2Mi'))
 
-const FLAG_SPEC_RULES: SpecRule[] = FLAG_RULES.map((r) => ({
+const FLAG_SPEC_RULES: SpecRule<MoneroMiningNodeSetSpec>[] = FLAG_RULES.map((r) => ({
   field: r.field,
   rule: `!(${r.celActive}) || !(${celArgsHaveAny(r.flags)})`,
   holds: (s) => !r.active(s) || !(s.xmrig.args ?? []).some((a) => r.flags.some((f) => argIsFlag(a, f))),
   message: r.message,
 }))
 
-export const SPEC_RULES: readonly SpecRule[] = [
+/** Rules on the spec (`self` is the spec). */
+export const SPEC_RULES: readonly SpecRule<MoneroMiningNodeSetSpec>[] = [
   ...FLAG_SPEC_RULES,
   {
-    field: 'spec.maxThreadsHint',
+    field: 'maxThreadsHint',
     rule: '!(has(self.threads) && has(self.maxThreadsHint))',
     holds: (s) => !(s.threads !== undefined && s.maxThreadsHint !== undefined),
     message: 'threads and maxThreadsHint exclude each other: threads fixes the count, maxThreadsHint caps the automatic one',
   },
   {
-    field: 'spec.donateLevel',
+    field: 'donateLevel',
     rule: `!has(self.donateLevel) || self.donateLevel > 0 || self.xmrig.image != '${DEFAULT_XMRIG_IMAGE}'`,
     holds: (s) => s.donateLevel === undefined || s.donateLevel > 0 || s.xmrig.image !== DEFAULT_XMRIG_IMAGE,
     message: 'donateLevel 0 needs an xmrig build whose minimum donate level is 0; the default image is an official build, which ignores 0 and keeps 1',
   },
   {
-    field: 'spec.hugePages.pages',
+    field: 'hugePages.pages',
     rule: '!self.hugePages.enabled || has(self.threads) || has(self.hugePages.pages)',
     holds: (s) => !s.hugePages.enabled || s.threads !== undefined || s.hugePages.pages !== undefined,
     message:
       'hugePages.enabled needs threads (the operator then requests 1168 + threads 2 MiB pages) or an explicit hugePages.pages; with automatic threads the size is unknown',
   },
   {
-    field: 'spec.hugePages.pages',
+    field: 'hugePages.pages',
     rule: 'self.hugePages.enabled || !has(self.hugePages.pages)',
     holds: (s) => s.hugePages.enabled || s.hugePages.pages === undefined,
     message: 'hugePages.pages applies only with hugePages.enabled: true',
   },
   {
-    field: 'spec.xmrig.resources',
+    field: 'xmrig.resources',
     rule: "!self.hugePages.enabled || !has(self.xmrig.resources) || ((!has(self.xmrig.resources.requests) || !('hugepages-2Mi' in self.xmrig.resources.requests)) && (!has(self.xmrig.resources.limits) || !('hugepages-2Mi' in self.xmrig.resources.limits)))",
     holds: (s) => !s.hugePages.enabled || !hasHugepagesResource(s),
     message: 'hugePages.enabled sizes hugepages-2Mi itself; remove hugepages-2Mi from xmrig.resources (or set hugePages.pages)',
   },
   {
-    field: 'spec.xmrig.resources.requests',
+    field: 'xmrig.resources.requests',
     rule: "!self.hugePages.enabled || !has(self.xmrig.resources) || (has(self.xmrig.resources.requests) && ('cpu' in self.xmrig.resources.requests || 'memory' in self.xmrig.resources.requests))",
     holds: (s) =>
       !s.hugePages.enabled ||
@@ -75,24 +65,28 @@ export const SPEC_RULES: readonly SpecRule[] = [
     message: 'with hugePages.enabled, xmrig.resources.requests must include cpu or memory (Kubernetes requires it next to huge pages)',
   },
   {
-    field: 'spec.api.accessTokenSecretRef',
+    field: 'api.accessTokenSecretRef',
     rule: '!self.api.enabled || has(self.api.accessTokenSecretRef)',
     holds: (s) => !s.api.enabled || s.api.accessTokenSecretRef !== undefined,
     message: 'api.enabled exposes the xmrig HTTP API to the cluster: set api.accessTokenSecretRef so only holders of the token can read it',
   },
   {
-    field: 'spec.metrics.port',
+    field: 'metrics.port',
     rule: '!(self.api.enabled || self.metrics.enabled) || self.api.port != self.metrics.port',
     holds: (s) => !(s.api.enabled || s.metrics.enabled) || s.api.port !== s.metrics.port,
     message: 'api.port and metrics.port must differ (both listen in the same pod)',
   },
 ]
 
-/** Env var names a user may not define in xmrig.env (the operator sets them). */
-export const ENV_RULE = {
-  rule: `self.all(e, !(e.name in [${RESERVED_ENV.map((n) => `'${n}'`).join(', ')}]))`,
-  message: `xmrig.env: ${RESERVED_ENV.join(', ')} are set by the operator ($(id) is the replica's ordinal)`,
-}
+/** Rules on xmrig.env: env var names a user may not define (the operator sets them). */
+export const ENV_RULES: readonly SpecRule<readonly V1EnvVar[] | undefined>[] = [
+  {
+    field: '',
+    rule: `self.all(e, !(e.name in [${RESERVED_ENV.map((n) => `'${n}'`).join(', ')}]))`,
+    holds: (env) => !(env ?? []).some((e) => (RESERVED_ENV as readonly string[]).includes(e.name)),
+    message: `xmrig.env: ${RESERVED_ENV.join(', ')} are set by the operator ($(id) is the replica's ordinal)`,
+  },
+]
 
 /** The env var names defined in the xmrig container of this spec, for `$(VAR)` references. */
 export function definedVars(spec: MoneroMiningNodeSetSpec): Set<string> {
@@ -111,15 +105,11 @@ export function definedVars(spec: MoneroMiningNodeSetSpec): Set<string> {
  * undefined one on literally, which xmrig would send to the pool as part of a worker name.
  */
 export function checkMiningSpec(spec: MoneroMiningNodeSetSpec): void {
-  for (const r of SPEC_RULES) if (!r.holds(spec)) throw new SpecError(r.field, r.message)
+  checkRules(SPEC_RULES, spec, 'spec')
   checkEnv(spec.xmrig.env, 'spec.xmrig.env')
-  if (spec.metrics.podMonitor?.enabled && !spec.metrics.enabled) {
-    throw new SpecError('spec.metrics.podMonitor', 'metrics.podMonitor needs metrics.enabled: true (it scrapes the exporter sidecar)')
-  }
+  checkRules([PODMONITOR_RULE], spec.metrics, 'spec.metrics')
   checkPodLabels(spec.podLabels, 'spec.podLabels')
-  for (const e of spec.xmrig.env ?? []) {
-    if ((RESERVED_ENV as readonly string[]).includes(e.name)) throw new SpecError('spec.xmrig.env', ENV_RULE.message)
-  }
+  checkRules(ENV_RULES, spec.xmrig.env, 'spec.xmrig.env')
   const defined = definedVars(spec)
   const check = (field: string, value: string) => {
     for (const ref of findReferences(value)) {

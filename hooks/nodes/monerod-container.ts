@@ -4,6 +4,7 @@ import { ArgumentError, mergeMonerodArgs, parseMonerodArgs, type NetType, type P
 import { monerodPorts, PORT_NAMES, type MonerodPorts } from './ports.js'
 import { buildContainerSecurityContext } from './security.js'
 import { canonicalResources } from '../children/quantity.js'
+import { SpecError } from '../rules.js'
 
 /** Whether a node spec opens the unrestricted RPC to miners (absent on specs stored before the field existed). */
 export function soloMiningEnabled(spec: NodeSpec): boolean {
@@ -108,16 +109,5 @@ export function buildMonerodContainer(input: MonerodContainerInput): V1Container
     readinessProbe: probe({ periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 }),
     securityContext: buildContainerSecurityContext(spec.podSecurity),
     volumeMounts: [{ name: 'data', mountPath: DATA_DIR }, { name: 'tmp', mountPath: '/tmp' }, ...(input.extraMounts ?? [])],
-  }
-}
-
-/** A spec that passed the schema but breaks a rule of ours: answered with 422. */
-export class SpecError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message)
-    this.name = 'SpecError'
   }
 }

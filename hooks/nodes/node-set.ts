@@ -11,7 +11,8 @@ import { buildSoloMiningPolicy } from './solo-mining.js'
 import type { NetType, ParsedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES } from './ports.js'
 import { antiAffinityLabels, buildScheduling } from './scheduling.js'
-import { checkNodeSpec, checkPodLabels } from './validate.js'
+import { checkPodLabels } from '../api/schema-parts.js'
+import { checkNodeSpec } from '../node-spec/rules.js'
 import { buildContainerSecurityContext, buildPodSecurityContext } from './security.js'
 
 /** What a kind or a feature (Tor, I2P, metrics, peering) adds to every monerod pod. */

@@ -5,39 +5,12 @@
  * the set gets a NetworkPolicy that admits the named MoneroMiningNodeSets' pods, and no one
  * else, to it, while every other port of the pod stays open as before.
  *
- * The policy restricts only on a cluster whose network plugin enforces NetworkPolicy.
+ * The policy restricts only on a cluster whose network plugin enforces NetworkPolicy. The
+ * rules of `soloMining` are in ../node-spec/rules.ts.
  */
 import type { V1PodTemplateSpec } from '@kubernetes/client-node'
-import type { NodeSpec, SoloMiningSpec } from '../api/types.js'
 import { selectorLabels } from '../labels.js'
 import { soloMiningPolicyName } from '../names.js'
-import { SpecError } from './monerod-container.js'
-
-/** A rule on `soloMining`: CEL over `self` (the soloMining object) and the same check in TypeScript. */
-export interface SoloMiningRule {
-  /** The field at fault, relative to the node spec. */
-  readonly field: string
-  readonly rule: string
-  readonly holds: (s: SoloMiningSpec) => boolean
-  readonly message: string
-}
-
-export const SOLO_MINING_RULES: readonly SoloMiningRule[] = [
-  {
-    field: 'soloMining.miners',
-    // defaults are checked against the rule before nested defaults apply: guard with has()
-    rule: '!has(self.enabled) || !self.enabled || (has(self.miners) && size(self.miners) > 0)',
-    holds: (s) => !s.enabled || (s.miners ?? []).length > 0,
-    message: 'soloMining.enabled needs soloMining.miners: the names of the MoneroMiningNodeSets in this namespace whose pods may reach the unrestricted RPC',
-  },
-]
-
-/** The CEL rules of `soloMining`, checked in the hook too (`path` is the node spec's path). */
-export function checkSoloMining(spec: NodeSpec, path: string): void {
-  const s = spec.soloMining
-  if (!s) return
-  for (const r of SOLO_MINING_RULES) if (!r.holds(s)) throw new SpecError(`${path}.${r.field}`, r.message)
-}
 
 /** A NetworkPolicy as sent (the client library's type spells `from` as `_from`). */
 export interface NetworkPolicy {
