@@ -3,7 +3,7 @@
  * and the `render` CLI (syncOrError) both go through evaluateSync(), so a preview is exactly
  * what the hook answers for a valid spec, and an error where the hook would refuse it.
  */
-import { GROUP_VERSION } from './api/defaults.js'
+import { GROUP_VERSION } from './api/group.js'
 import { HookRequestError, nestingExceeds, parseSyncRequest, type KubeObject, type SyncRequest, type SyncResponse } from './metacontroller.js'
 import { nodeSetIdentity, syncMoneroNodeSet } from './moneronodeset/sync.js'
 import { selectorLabels } from './labels.js'

@@ -3,7 +3,7 @@
  * `render` CLI command, and a helper for tests. Goes through syncOrError(), the hook's path (a refused spec is an error here).
  */
 import { parseAllDocuments, stringify } from 'yaml'
-import { API_GROUP } from './api/defaults.js'
+import { API_GROUP } from './api/group.js'
 import { findHandler, isHookError, syncOrError } from './handlers.js'
 import type { KubeObject, SyncResponse } from './metacontroller.js'
 import type { SyncContext } from './sync-context.js'

@@ -75,7 +75,7 @@ t.test('every example is accepted by its CRD schema as written', async (t) => {
 })
 
 t.test('the CEL rule on reserved flags knows every spelling monerod accepts', async (t) => {
-  const { acceptedSpellings, RESERVED_MONEROD_FLAGS } = await import('./crds.js')
+  const { acceptedSpellings, RESERVED_MONEROD_FLAGS } = await import('../node-spec/schema.js')
   const { RESERVED } = await import('../nodes/monerod-container.js')
   t.same(
     RESERVED_MONEROD_FLAGS,

@@ -4,7 +4,10 @@
  * the schema must have exactly those properties (checked here).
  */
 import t from 'tap'
-import type { AnonymitySpec, MetricsSpec, MonerodSpec, MoneroNetworkSpec, MoneroNodeSetSpec, PodSecuritySpec, ServiceSpec, StorageSpec } from './types.js'
+import type { MoneroNetworkSpec } from '../moneronetwork/types.js'
+import type { MoneroNodeSetSpec } from '../moneronodeset/types.js'
+import type { AnonymitySpec, MetricsSpec, MonerodSpec, ServiceSpec, StorageSpec } from '../node-spec/types.js'
+import type { PodSecuritySpec } from './types.js'
 import { loadCrds } from '../schema.js'
 
 type Keys<T> = { [K in keyof Required<T>]: true }

@@ -1,4 +1,8 @@
 /** Defaults and sizes of the miners, in one place (the CRD and the builders read them). */
+
+/** Upstream xmrig release binary (GPG-verified) on a distroless base, entrypoint xmrig, no pool baked in: github.com/comminutus/xmrig, "vanilla" flavour. */
+export const DEFAULT_XMRIG_IMAGE = 'ghcr.io/comminutus/xmrig:v6.22.0-vanilla'
+
 /** xmrig HTTP API port (xmrig's documentation uses 8080 too). */
 export const DEFAULT_API_PORT = 8080
 

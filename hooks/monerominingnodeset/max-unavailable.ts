@@ -18,7 +18,7 @@
  * Changing spec.maxUnavailable (or removing and re-adding it) tries again, e.g. after the
  * feature gate was turned on.
  */
-import { API_GROUP } from '../api/defaults.js'
+import { API_GROUP } from '../api/group.js'
 import type { KubeObject } from '../metacontroller.js'
 
 /** On the StatefulSet: the maxUnavailable value sent along with the field. */

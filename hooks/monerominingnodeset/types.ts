@@ -1,6 +1,6 @@
 /**
  * TypeScript view of a MoneroMiningNodeSet spec after the schema defaults were applied
- * (hooks/api/crd-mining.ts is the schema; spec.test.ts checks the two agree).
+ * (./crd.ts is the schema; spec.test.ts checks the two agree).
  */
 import type { V1EnvVar } from '@kubernetes/client-node'
 import type { PodSecuritySpec, Resources, SchedulingSpec } from '../api/types.js'

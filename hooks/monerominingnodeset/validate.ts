@@ -3,7 +3,7 @@
  * once as a SpecRule (../rules.ts): the CRD builder writes the CEL, the hook runs the check.
  */
 import type { V1EnvVar } from '@kubernetes/client-node'
-import { DEFAULT_XMRIG_IMAGE } from '../api/defaults.js'
+import { DEFAULT_XMRIG_IMAGE } from './defaults.js'
 import { checkEnv, checkPodLabels, PODMONITOR_RULE } from '../api/schema-parts.js'
 import { checkRules, SpecError, type SpecRule } from '../rules.js'
 import { findReferences } from './expansion.js'

@@ -1,7 +1,6 @@
-import type { MoneroNetworkSpec } from '../api/types.js'
 import { commonLabels, type SetIdentity } from '../labels.js'
 import { type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
-import { nettypeOf } from '../moneronodeset/sync.js'
+import { nettypeOf } from '../node-spec/nettype.js'
 import { podName, workloadName } from '../names.js'
 import { buildNodeFeatures } from '../nodes/features.js'
 import { buildNodeSetChildren } from '../nodes/node-set.js'
@@ -9,6 +8,7 @@ import { monerodPorts } from '../nodes/ports.js'
 import { computeWorkloadStatus } from '../status.js'
 import type { SyncContext } from '../sync-context.js'
 import { buildPeeringExtras } from './peers.js'
+import type { MoneroNetworkSpec } from './types.js'
 
 /** Networks up to this size list their peer endpoints in status; larger ones give the count. */
 export const MAX_LISTED_PEERS = 32

@@ -1,13 +1,12 @@
-import type { MoneroNodeSetSpec } from '../api/types.js'
 import type { SetIdentity } from '../labels.js'
 import type { Parent, SyncRequest, SyncResponse } from '../metacontroller.js'
 import { workloadName } from '../names.js'
-import { ArgumentError, detectNetType } from '../nodes/monerod-args.js'
-import { SpecError } from '../rules.js'
+import { nettypeOf } from '../node-spec/nettype.js'
 import { buildNodeSetChildren } from '../nodes/node-set.js'
 import { computeWorkloadStatus } from '../status.js'
 import type { SyncContext } from '../sync-context.js'
 import { buildNodeFeatures } from '../nodes/features.js'
+import type { MoneroNodeSetSpec } from './types.js'
 
 /** Who the pods of a MoneroNodeSet are (their labels and selector derive from it). */
 export function nodeSetIdentity(name: string): SetIdentity {
@@ -63,15 +62,5 @@ export function syncMoneroNodeSet(request: SyncRequest<MoneroNodeSetSpec>, ctx: 
       ...(features.hiddenServices ? { hiddenServices: features.hiddenServices } : {}),
     },
     children,
-  }
-}
-
-/** The nettype of a set, with argument errors reported on the right field. */
-export function nettypeOf(args: readonly string[] | undefined, field = 'spec.monerod.args') {
-  try {
-    return detectNetType(args ?? [])
-  } catch (err) {
-    if (err instanceof ArgumentError) throw new SpecError(`${field}[${err.index}]`, err.message)
-    throw err
   }
 }

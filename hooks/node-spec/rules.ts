@@ -5,7 +5,7 @@
  * versions go through the hook alone. Rules comparing with the old object (storage.size,
  * storage.storageClassName) can only run in the apiserver: they stay CEL-only in the schema.
  */
-import type { MetricsSpec, NodeSpec, ServiceSpec, SoloMiningSpec } from '../api/types.js'
+import type { MetricsSpec, NodeSpec, ServiceSpec, SoloMiningSpec } from '../node-spec/types.js'
 import { checkEnv, checkPodLabels, PODMONITOR_RULE } from '../api/schema-parts.js'
 import { checkRules, type SpecRule } from '../rules.js'
 

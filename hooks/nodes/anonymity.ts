@@ -20,7 +20,7 @@
  * Key material goes only into that Secret: never into the ConfigMap, status, logs or errors.
  */
 import type { V1Container, V1EnvVar, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
-import type { AnonymitySpec, NodeSpec } from '../api/types.js'
+import type { AnonymitySpec, NodeSpec } from '../node-spec/types.js'
 import {
   I2PD_DATA_DIR,
   I2PD_P2P_KEYS_FILE,
@@ -43,7 +43,7 @@ import {
   TOR_PUBLIC_KEY_FILE,
   TOR_SECRET_KEY_FILE,
 } from '../anonymity/tor-keys.js'
-import { MAX_ANONYMOUS_REPLICAS } from '../api/crds.js'
+import { MAX_ANONYMOUS_REPLICAS } from '../node-spec/schema.js'
 import { commonLabels, type SetIdentity } from '../labels.js'
 import { observedByName, type ChildMap, type KubeObject } from '../metacontroller.js'
 import { anonymityConfigMapName, hiddenServicesSecretName } from '../names.js'

@@ -1,4 +1,4 @@
-import type { NodeSpec } from '../api/types.js'
+import type { NodeSpec } from '../node-spec/types.js'
 import type { HookConfig } from '../config.js'
 import type { SetIdentity } from '../labels.js'
 import type { ChildMap, KubeObject } from '../metacontroller.js'

@@ -1,5 +1,5 @@
 import type { V1Container } from '@kubernetes/client-node'
-import type { MetricsSpec, NodeSpec } from '../api/types.js'
+import type { MetricsSpec, NodeSpec } from '../node-spec/types.js'
 import { commonLabels, LABEL_COMPONENT, LABEL_INSTANCE, LABEL_PART_OF, selectorLabels, type SetIdentity } from '../labels.js'
 import type { KubeObject } from '../metacontroller.js'
 import { parseMonerodArgs } from './monerod-args.js'

@@ -1,5 +1,5 @@
 import type { V1Container, V1Probe } from '@kubernetes/client-node'
-import type { NodeSpec } from '../api/types.js'
+import type { NodeSpec } from '../node-spec/types.js'
 import { ArgumentError, mergeMonerodArgs, parseMonerodArgs, type NetType, type ParsedOption, type ReservedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES, type MonerodPorts } from './ports.js'
 import { buildContainerSecurityContext } from './security.js'

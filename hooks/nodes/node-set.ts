@@ -1,5 +1,5 @@
 import type { V1Container, V1EnvVar, V1PersistentVolumeClaim, V1PodTemplateSpec, V1ServicePort, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
-import type { NodeSpec } from '../api/types.js'
+import type { NodeSpec } from '../node-spec/types.js'
 import { buildClientService, buildHeadlessService } from '../children/service.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
 import { buildStatefulSet, buildVolumeClaimTemplate } from '../children/statefulset.js'

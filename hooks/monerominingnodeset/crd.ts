@@ -16,11 +16,10 @@ import {
   schedulingProperties,
   workloadStatusProperties,
   type Schema,
-} from './schema-parts.js'
-import { buildCrd } from './crds.js'
-import { DEFAULT_XMRIG_IMAGE } from './defaults.js'
-import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT, RANDOMX_DATASET_PAGES } from '../monerominingnodeset/defaults.js'
-import { ENV_RULES, SPEC_RULES } from '../monerominingnodeset/validate.js'
+} from '../api/schema-parts.js'
+import { buildCrd } from '../api/crd.js'
+import { DEFAULT_API_PORT, DEFAULT_METRICS_PORT, DEFAULT_XMRIG_IMAGE, RANDOMX_DATASET_PAGES } from './defaults.js'
+import { ENV_RULES, SPEC_RULES } from './validate.js'
 import { celRules } from '../rules.js'
 
 /** The apiserver forbids additionalProperties next to properties in a structural schema. */
