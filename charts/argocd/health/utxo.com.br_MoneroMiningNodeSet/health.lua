@@ -4,7 +4,8 @@
 --   Degraded     condition Synced=False (the hook refused the spec; children kept as they were)
 --   Degraded     condition Degraded=True (a set that was ready lost replicas)
 --   Healthy      condition Ready=True for the latest generation
---   Progressing  otherwise, with the Ready (or Progressing) condition's message
+--   Progressing  otherwise, with the message of PodsScheduled=False (pods the scheduler cannot
+--                place, and why) or else of the Ready (or Progressing) condition
 local hs = { status = "Progressing", message = "Waiting for the controller to report status" }
 
 local function condition(conditions, wanted)
@@ -86,7 +87,10 @@ if ready ~= nil and ready.status == "True" then
   return hs
 end
 
-if ready ~= nil then
+local scheduled = current(condition(conditions, "PodsScheduled"))
+if scheduled ~= nil and scheduled.status == "False" then
+  hs.message = text(scheduled, hs.message)
+elseif ready ~= nil then
   hs.message = text(ready, hs.message)
 elseif progressing ~= nil and progressing.status == "True" then
   hs.message = text(progressing, hs.message)
