@@ -2,8 +2,7 @@
 // interpreter, the way Argo CD runs health.lua: the object is the global `obj`.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import t from 'tap'
 import { parse } from 'yaml'
 import { repoPath } from '../../hooks/paths.js'
@@ -12,7 +11,8 @@ import { findHandler, handleSync, isHookError, type HookError } from '../../hook
 import type { SyncResponse } from '../../hooks/metacontroller.js'
 import { asStored, loadExample, syncRequest } from '../../hooks/testing/requests.js'
 
-const here = dirname(fileURLToPath(import.meta.url))
+// from the repository root, so that the compiled test (dist/charts/argocd) finds them too
+const here = repoPath('charts', 'argocd')
 const healthRoot = join(here, 'health')
 const harness = join(here, 'harness.lua')
 const LUA = process.env.LUA_BIN ?? 'lua5.4'

@@ -4,15 +4,14 @@
 // summary; $namespace/$job variables).
 import t from 'tap'
 import { readFile, readdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import type { Metric } from 'prom-client'
 import { parse as parseYaml } from 'yaml'
 
+import { repoPath } from '../paths.js'
 import { buildExporterMetrics } from './server.js'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const FILES = join(ROOT, 'charts', 'monero-operator', 'files')
+const FILES = repoPath('charts', 'monero-operator', 'files')
 
 const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan'])
 
