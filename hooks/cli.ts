@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
       return 0
     }
     case 'init-node': {
-      const { runInitNode } = await import('./nodes/init-node.js')
+      const { runInitNode } = await import('./init-node/init-node.js')
       return runInitNode(rest)
     }
     case undefined:

@@ -39,7 +39,7 @@ import { DEFAULT_CONFIG } from '../../hooks/config.js'
 import { findHandler, handleSync, isHookError } from '../../hooks/handlers.js'
 import type { KubeObject, SyncResponse } from '../../hooks/metacontroller.js'
 import { ANONYMITY_PATHS, type HiddenServiceStatus } from '../../hooks/nodes/anonymity.js'
-import { runInitNode } from '../../hooks/nodes/init-node.js'
+import { runInitNode } from '../../hooks/init-node/init-node.js'
 
 const TOR = process.env['TOR_BIN'] ?? 'tor'
 const I2PD = process.env['I2PD_BIN'] ?? 'i2pd'

@@ -17,7 +17,7 @@ import { validateKubeObject } from '../testing/kube-schemas.js'
 import { buildTorKeyFiles } from '../anonymity/tor-keys.js'
 import { buildI2pKeysFile } from '../anonymity/i2p-keys.js'
 import { anonymityScope, deriveSeed, Purpose } from '../anonymity/derive.js'
-import { replicaOfPodName, runInitNode } from './init-node.js'
+import { replicaOfPodName, runInitNode } from '../init-node/init-node.js'
 import { ANONYMITY_PATHS, type HiddenServiceStatus } from './anonymity.js'
 
 const nodeSet = findHandler('MoneroNodeSet')!
