@@ -18,13 +18,13 @@
  * scaling back up restores those addresses even if the key seed changed meanwhile.
  *
  * Key material goes only into that Secret: never into the ConfigMap, status, logs or errors.
+ * Where keys come from and what addresses they give: anonymity-keys.ts. Here: the sidecars,
+ * their configuration, volumes and init-node flags, and the Secret and ConfigMap children.
  */
 import type { V1Container, V1EnvVar, V1Probe, V1Volume, V1VolumeMount } from '@kubernetes/client-node'
-import type { AnonymitySpec, NodeSpec } from '../node-spec/types.js'
+import type { NodeSpec } from '../node-spec/types.js'
 import {
   I2PD_DATA_DIR,
-  I2PD_P2P_KEYS_FILE,
-  I2PD_RPC_KEYS_FILE,
   I2PD_SOCKS_PORT,
   I2P_P2P_PORT,
   renderI2pdConf,
@@ -33,16 +33,6 @@ import {
   TOR_P2P_PORT,
   TOR_SOCKS_PORT,
 } from '../anonymity/configs.js'
-import { anonymityScope, deriveSeed, Purpose, type AnonymityNetwork } from '../anonymity/derive.js'
-import { buildI2pKeysFile, parseI2pKeysFile } from '../anonymity/i2p-keys.js'
-import {
-  buildTorKeyFiles,
-  parseTorKeyFiles,
-  parseTorSecretKeyFile,
-  TOR_HOSTNAME_FILE,
-  TOR_PUBLIC_KEY_FILE,
-  TOR_SECRET_KEY_FILE,
-} from '../anonymity/tor-keys.js'
 import { MAX_ANONYMOUS_REPLICAS } from '../node-spec/schema.js'
 import { commonLabels, type SetIdentity } from '../labels.js'
 import { observedByName, type ChildMap, type KubeObject } from '../metacontroller.js'
@@ -52,14 +42,9 @@ import type { ParsedOption } from './monerod-args.js'
 import type { NodeExtras } from './node-set.js'
 import type { MonerodPorts } from './ports.js'
 import { buildContainerSecurityContext } from './security.js'
+import { i2pKeyFiles, resolveHiddenServiceKeys, type HiddenServiceStatus } from './anonymity-keys.js'
 
-/** Public addresses of one replica, as status.hiddenServices lists them. */
-export interface HiddenServiceStatus {
-  replica: number
-  onion?: string
-  i2p?: string
-  i2pRestrictedRpc?: string
-}
+export type { HiddenServiceStatus } from './anonymity-keys.js'
 
 /** Where the pods see things (also used by init-node's flags and the integration test). */
 export const ANONYMITY_PATHS = {
@@ -77,18 +62,10 @@ export const ANONYMITY_PATHS = {
   i2pdCertsDir: '/usr/share/i2pd/certificates',
 } as const
 
-/** Annotation on the keys Secret: the rotation its keys of a network were made for. */
-export const rotationAnnotation = (network: AnonymityNetwork): string => `utxo.com.br/${network}-rotation`
-
 export const TOR_CONTAINER = 'tor'
 export const I2PD_CONTAINER = 'i2pd'
 /** uid of the operator image (Dockerfile USER), for sidecars of pods that allow root. */
 const OPERATOR_IMAGE_UID = 65532
-
-/** The Secret entry of one replica's key file: `<replica>.<file>`. */
-export const keyEntry = (replica: number, file: string): string => `${replica}.${file}`
-
-const ENTRY = /^(0|[1-9][0-9]{0,5})\.(.+)$/
 
 /** Input of {@link buildAnonymityExtras}. */
 export interface AnonymityInput {
@@ -111,160 +88,6 @@ export interface AnonymityResult {
   readonly extras: NodeExtras
   /** Per replica 0..replicas-1, or undefined when neither network is enabled. */
   readonly hiddenServices: HiddenServiceStatus[] | undefined
-}
-
-// Computing an address from a tor secret key is a few milliseconds of BigInt arithmetic; a
-// 100-replica set would spend that on every sync. The functions memoised here are pure, so
-// remembering their results changes nothing but the time.
-const MEMO_LIMIT = 4096
-const memo = new Map<string, string>()
-function memoised(key: string, compute: () => string): string {
-  const hit = memo.get(key)
-  if (hit !== undefined) return hit
-  const value = compute()
-  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string)
-  memo.set(key, value)
-  return value
-}
-const onionOf = (secretKeyFile: Buffer): string => memoised(`tor:${secretKeyFile.toString('base64')}`, () => parseTorSecretKeyFile(secretKeyFile).onion)
-const b32Of = (keysFile: Buffer): string => memoised(`i2p:${keysFile.toString('base64')}`, () => parseI2pKeysFile(keysFile).b32)
-
-/** Key files of one network: which Secret entries a replica needs, and how to make them. */
-interface NetworkKeys {
-  readonly network: AnonymityNetwork
-  readonly spec: AnonymitySpec
-  /** Files every replica needs now. */
-  readonly files: readonly string[]
-  /** Every file this network may have in the Secret (kept when observed). */
-  readonly known: readonly string[]
-  derive(seed: Uint8Array, replica: number, file: string): Buffer
-  /** Throws a RangeError when `data` is not a usable key file. */
-  check(file: string, data: Buffer, extra: (file: string) => Buffer | undefined): void
-}
-
-function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkKeys {
-  return {
-    network: 'tor',
-    spec,
-    files: [TOR_SECRET_KEY_FILE],
-    known: [TOR_SECRET_KEY_FILE],
-    derive: (seed, replica) => {
-      const scope = anonymityScope({ network: 'tor', namespace, name, replica, rotation: spec.rotation })
-      return buildTorKeyFiles(deriveSeed(seed, scope, Purpose.torOnionService, 32)).secretKeyFile
-    },
-    check: (_file, data, extra) => {
-      onionOf(data)
-      const publicKeyFile = extra(TOR_PUBLIC_KEY_FILE)
-      const hostname = extra(TOR_HOSTNAME_FILE)
-      if (publicKeyFile || hostname) parseTorKeyFiles({ secretKeyFile: data, publicKeyFile, hostname: hostname?.toString('utf8') })
-    },
-  }
-}
-
-function i2pKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkKeys {
-  const files = [...(spec.publish.p2p ? [I2PD_P2P_KEYS_FILE] : []), ...(spec.publish.restrictedRpc ? [I2PD_RPC_KEYS_FILE] : [])]
-  return {
-    network: 'i2p',
-    spec,
-    files,
-    known: [I2PD_P2P_KEYS_FILE, I2PD_RPC_KEYS_FILE],
-    derive: (seed, replica, file) => {
-      const scope = anonymityScope({ network: 'i2p', namespace, name, replica, rotation: spec.rotation })
-      const purpose = file === I2PD_RPC_KEYS_FILE ? Purpose.i2pRestrictedRpc : Purpose.i2pP2p
-      return buildI2pKeysFile(deriveSeed(seed, scope, purpose, 32)).keysFile
-    },
-    check: (_file, data) => {
-      b32Of(data)
-    },
-  }
-}
-
-/** Decoded `data` of a Secret (base64 values; malformed ones are skipped). */
-function secretData(secret: KubeObject | undefined): Map<string, Buffer> {
-  const out = new Map<string, Buffer>()
-  const data = secret?.data
-  if (!data || typeof data !== 'object') return out
-  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
-    if (typeof value === 'string') out.set(key, Buffer.from(value, 'base64'))
-  }
-  return out
-}
-
-/** The user's Secret from the sync request's `related` objects (this namespace only). */
-function relatedSecret(related: ChildMap | undefined, namespace: string, name: string): KubeObject | undefined {
-  for (const obj of Object.values(related?.['Secret.v1'] ?? {})) {
-    if (obj?.metadata?.name === name && (obj.metadata.namespace ?? namespace) === namespace) return obj
-  }
-  return undefined
-}
-
-/**
- * Resolve every needed key file of one network into `entries` (the keys Secret's content)
- * and check that nothing is missing. Throws SpecError with a message fit for the user.
- */
-function resolveNetwork(
-  keys: NetworkKeys,
-  input: AnonymityInput,
-  observed: Map<string, Buffer>,
-  observedRotation: string | undefined,
-  entries: Map<string, Buffer>,
-): void {
-  const field = `${input.specPath}.${keys.network}`
-  // 2. our own Secret, when it was made for this rotation: keep every valid entry, also of
-  //    replicas scaled away (bounded by the replica limit), so scaling up restores them.
-  if (observedRotation === keys.spec.rotation) {
-    for (const [key, data] of observed) {
-      const m = ENTRY.exec(key)
-      if (!m || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
-      try {
-        keys.check(m[2] as string, data, () => undefined)
-        entries.set(key, data)
-      } catch {
-        // not a usable key (edited by hand?): derive or take the user's instead
-      }
-    }
-  }
-  // 1. the user's Secret wins for every replica it must cover.
-  const secretName = keys.spec.keysSecretName
-  if (secretName) {
-    const secret = relatedSecret(input.related, input.namespace, secretName)
-    if (!secret) {
-      throw new SpecError(
-        `${field}.keysSecretName`,
-        `Secret ${secretName} not found in namespace ${input.namespace} (create it with the entries described in the README, or unset keysSecretName)`,
-      )
-    }
-    const data = secretData(secret)
-    for (let replica = 0; replica < input.replicas; replica++) {
-      for (const file of keys.files) {
-        const key = keyEntry(replica, file)
-        const value = data.get(key)
-        if (!value) {
-          throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} has no entry "${key}" (every replica 0..${input.replicas - 1} needs one)`)
-        }
-        try {
-          keys.check(file, value, (other) => data.get(keyEntry(replica, other)))
-        } catch (err) {
-          throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} entry "${key}": ${(err as Error).message}`)
-        }
-        entries.set(key, value)
-      }
-    }
-  }
-  // 3. derive what is still missing.
-  for (let replica = 0; replica < input.replicas; replica++) {
-    for (const file of keys.files) {
-      const key = keyEntry(replica, file)
-      if (entries.has(key)) continue
-      if (!input.keySeed) {
-        throw new SpecError(
-          field,
-          `no ${keys.network} keys for replica ${replica}: the hook server has no key seed. Configure KEY_SEED_FILE on the hook server (the Helm chart does), or set ${field}.keysSecretName to a Secret with your own keys`,
-        )
-      }
-      entries.set(key, keys.derive(input.keySeed, replica, file))
-    }
-  }
 }
 
 /** A tcp check of a loopback port from inside the container (kubelet probes hit the pod IP). */
@@ -302,8 +125,6 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
   const i2p = spec.i2p?.enabled ? spec.i2p : undefined
   const secretName = hiddenServicesSecretName(workload)
   const observedSecret = observedByName(input.observed, 'v1', 'Secret').get(secretName)
-  const observed = secretData(observedSecret)
-  const observedAnnotations = observedSecret?.metadata.annotations ?? {}
   const labels = commonLabels(input.identity)
 
   if ((tor || i2p) && input.replicas > MAX_ANONYMOUS_REPLICAS) {
@@ -317,47 +138,19 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
     }
   }
 
-  const entries = new Map<string, Buffer>()
-  const annotations: Record<string, string> = {}
-  for (const network of ['tor', 'i2p'] as const) {
-    const networkSpec = network === 'tor' ? tor : i2p
-    const observedRotation = observedAnnotations[rotationAnnotation(network)]
-    if (!networkSpec) continue
-    const keys = network === 'tor' ? torKeys(networkSpec, namespace, input.name) : i2pKeys(networkSpec, namespace, input.name)
-    resolveNetwork(keys, input, observed, observedRotation, entries)
-    annotations[rotationAnnotation(network)] = networkSpec.rotation
-  }
-
   const children: KubeObject[] = []
   // Emitted whenever a network is enabled, even with no replicas (then it may hold only the
   // keys kept for replicas scaled away): whether it exists never depends on what was observed.
-  if (tor || i2p) {
-    const data: Record<string, string> = {}
-    for (const key of [...entries.keys()].sort(compareEntries)) data[key] = (entries.get(key) as Buffer).toString('base64')
-    children.push({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: secretName, namespace, labels, annotations },
-      type: 'Opaque',
-      // No keys yet (0 replicas): no data field, as the apiserver stores an empty map.
-      ...(Object.keys(data).length > 0 ? { data } : {}),
-    })
-  }
   if (!tor && !i2p) return { extras: { children }, hiddenServices: undefined }
-
-  // ---- status -------------------------------------------------------------------------
-  const hiddenServices: HiddenServiceStatus[] = []
-  for (let replica = 0; replica < input.replicas; replica++) {
-    const entry = (file: string) => entries.get(keyEntry(replica, file))
-    const s: HiddenServiceStatus = { replica }
-    const torKey = tor ? entry(TOR_SECRET_KEY_FILE) : undefined
-    if (torKey) s.onion = onionOf(torKey)
-    const p2p = i2p?.publish.p2p ? entry(I2PD_P2P_KEYS_FILE) : undefined
-    if (p2p) s.i2p = b32Of(p2p)
-    const rpc = i2p?.publish.restrictedRpc ? entry(I2PD_RPC_KEYS_FILE) : undefined
-    if (rpc) s.i2pRestrictedRpc = b32Of(rpc)
-    hiddenServices.push(s)
-  }
+  const { data, annotations, hiddenServices } = resolveHiddenServiceKeys(input, tor, i2p, observedSecret)
+  children.push({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: secretName, namespace, labels, annotations },
+    type: 'Opaque',
+    // No keys yet (0 replicas): no data field, as the apiserver stores an empty map.
+    ...(Object.keys(data).length > 0 ? { data } : {}),
+  })
 
   // ---- config, volumes, containers ------------------------------------------------------
   const configMapName = anonymityConfigMapName(workload)
@@ -430,7 +223,7 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
     )
     initMounts.push({ name: 'i2pd-data', mountPath: ANONYMITY_PATHS.i2pdDataDir })
     initArgs.push('--i2p-keys', ANONYMITY_PATHS.keys, '--i2p-out', ANONYMITY_PATHS.i2pdDataDir)
-    for (const file of i2pKeys(i2p, namespace, input.name).files) initArgs.push('--i2p-file', file)
+    for (const file of i2pKeyFiles(i2p)) initArgs.push('--i2p-file', file)
     if (i2p.publish.p2p) initArgs.push('--i2p-inbound', `${I2P_P2P_PORT},${i2p.inboundMaxConnections}`)
     options.push({ name: 'tx-proxy', value: `i2p,127.0.0.1:${I2PD_SOCKS_PORT},${i2p.maxConnections}`, known: true })
     const image = i2p.image || input.operatorImage
@@ -461,12 +254,4 @@ export function buildAnonymityExtras(input: AnonymityInput): AnonymityResult {
     extras: { options, sidecars, volumes, children, initArgs, initMounts, initEnv: env },
     hiddenServices,
   }
-}
-
-/** Secret entries in replica order, then file name: stable and readable. */
-function compareEntries(a: string, b: string): number {
-  const ma = ENTRY.exec(a)
-  const mb = ENTRY.exec(b)
-  const d = Number(ma?.[1] ?? 0) - Number(mb?.[1] ?? 0)
-  return d !== 0 ? d : a < b ? -1 : a > b ? 1 : 0
 }
