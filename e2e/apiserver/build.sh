@@ -23,8 +23,9 @@ cache="${MONERO_OPERATOR_CACHE:-$repo/.cache}"
 log() { printf '[apiserver/build] %s\n' "$*" >&2; }
 
 # The pinned release is the one tools/go.mod requires; no second copy to drift.
-version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3; exit }
-                 $1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$tools/go.mod")"
+# shellcheck source=tools/kube-build.sh
+source "$tools/kube-build.sh"
+version="$(kube_version)"
 if [[ -z "$version" ]]; then
   log "cannot read the k8s.io/kubernetes version from $tools/go.mod"
   exit 1
@@ -44,14 +45,7 @@ else
   else
     command -v go >/dev/null || { log "go is required to build kube-apiserver (or set KUBE_APISERVER_BIN)"; exit 1; }
     mkdir -p "$out_dir"
-    minor="${version#v1.}"; minor="${minor%%.*}"
-    # The version variables the upstream build stamps in; without them /version
-    # reports v0.0.0-master and clients print skew warnings.
-    ldflags="-s -w"
-    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-      ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-      ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-    done
+    ldflags="$(kube_ldflags "$version")"
     log "kube-apiserver $version: building into $out (10-30 minutes on 2 cores the first time)"
     start=$SECONDS
     tmp="$out.tmp.$$"

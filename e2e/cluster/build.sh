@@ -49,8 +49,9 @@ fi
 
 bash "$repo/e2e/apiserver/build.sh"
 
-version="$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" { print $3; exit }
-                 $1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$tools/go.mod")"
+# shellcheck source=../apiserver/tools/kube-build.sh
+source "$tools/kube-build.sh"
+version="$(kube_version)"
 [[ -n "$version" ]] || { log "cannot read the k8s.io/kubernetes version from $tools/go.mod"; exit 1; }
 
 # --- Kubernetes node components -------------------------------------------------------------
@@ -65,12 +66,7 @@ if ((${#todo[@]} == 0)); then
 else
   command -v go >/dev/null || { log "go is required to build ${todo[*]}"; exit 1; }
   mkdir -p "$out_dir"
-  minor="${version#v1.}"; minor="${minor%%.*}"
-  ldflags="-s -w"
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X $pkg.gitVersion=$version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
+  ldflags="$(kube_ldflags "$version")"
   tmp="$out_dir/.tmp.$$"
   mkdir -p "$tmp"
   log "${todo[*]} $version: building into $out_dir (minutes; much longer without kube-apiserver's build cache)"
