@@ -204,3 +204,19 @@ t.test('enabled without miners is refused, by the hook and by the CRD rule with 
   t.equal(r.statusCode, 422)
   t.match(r.message, /--rpc-bind-ip cannot be set/)
 })
+
+t.test('the policy builder refuses an empty miners list (an empty `from` admits every source)', async (t) => {
+  t.throws(
+    () =>
+      buildSoloMiningPolicy({
+        namespace: 'ns',
+        workload: 'w',
+        labels: { a: 'b' },
+        selector: { a: 'b' },
+        rpcPort: 18081,
+        miners: [],
+        template: { spec: { containers: [{ name: 'monerod', ports: [{ containerPort: 18081, protocol: 'TCP' }] }] } },
+      }),
+    /no miners named/,
+  )
+})

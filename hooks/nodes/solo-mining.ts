@@ -65,6 +65,9 @@ export function buildSoloMiningPolicy(input: SoloMiningPolicyInput): NetworkPoli
     }
   }
   const miners = [...new Set(input.miners)]
+  // An empty `from` admits every source: never emit one for the unrestricted RPC, even if a
+  // caller skipped the spec rule that requires miners.
+  if (miners.length === 0) throw new Error('buildSoloMiningPolicy: no miners named; an empty `from` would open the unrestricted RPC to every pod')
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
