@@ -42,6 +42,7 @@ if (env) {
   t.test('xmrig miners solo-mining against a regtest network member', async (t) => {
     const s = await setupScenario(t, env, 'mining')
     const net = 'chain'
+    const miners = 'miners'
     const netSelector = `app.kubernetes.io/instance=${net},app.kubernetes.io/part-of=moneronetwork`
     await s.create({
       apiVersion: 'utxo.com.br/v1alpha1',
@@ -54,7 +55,7 @@ if (env) {
             monerod: { image: env.monerodImage, imagePullPolicy: env.pullPolicy, resources: SMALL, args: ['--regtest', `--fixed-difficulty=${DIFFICULTY}`] },
             storage: { size: STORAGE_SIZE },
             terminationGracePeriodSeconds: 30,
-            soloMining: { enabled: true, miners: ['miners'] },
+            soloMining: { enabled: true, miners: [miners] },
           },
         },
       },
@@ -74,7 +75,6 @@ if (env) {
     const target = (member: string) => `${member}.${headless}.${s.namespace}.svc.cluster.local:${RPC_PORT}`
     const startHeight = monerodRpc(s, names[0]!, '/get_height').height as number
 
-    const miners = 'miners'
     const minerSelector = `app.kubernetes.io/instance=${miners},app.kubernetes.io/part-of=monerominingnodeset`
     await s.create({
       apiVersion: 'utxo.com.br/v1alpha1',
