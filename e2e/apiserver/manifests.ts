@@ -29,20 +29,27 @@ export function yamlFilesIn(dir: string): string[] {
     .map((name) => join(dir, name))
 }
 
-/** One HTTPS request to the control plane with the kubeconfig's credentials; JSON in and out. */
-export async function requestJson(
-  kc: KubeConfig,
-  method: string,
-  path: string,
-  body?: unknown,
-  contentType = 'application/json',
-): Promise<{ status: number; body: any }> {
+/** An HTTP answer of the apiserver. */
+export interface Answer {
+  status: number
+  body: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  headers: Record<string, string | string[] | undefined>
+}
+
+/**
+ * One HTTPS request to the control plane with the kubeconfig's credentials; JSON in, JSON (or
+ * text) out. `headers` are added to the request and win over the defaults (e.g. a patch's
+ * Content-Type).
+ */
+export async function requestJson(kc: KubeConfig, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const server = kc.getCurrentCluster()?.server
   if (!server) throw new Error('kubeconfig has no current cluster')
-  const options: RequestOptions = { method, headers: { Accept: 'application/json' } }
-  await kc.applyToHTTPSOptions(options)
   const payload = body === undefined ? undefined : JSON.stringify(body)
-  if (payload !== undefined) options.headers = { ...options.headers, 'Content-Type': contentType }
+  const options: RequestOptions = {
+    method,
+    headers: { Accept: 'application/json', ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+  }
+  await kc.applyToHTTPSOptions(options)
   return new Promise((resolveRequest, reject) => {
     const req = request(new URL(path, server), options, (res) => {
       let text = ''
@@ -55,7 +62,7 @@ export async function requestJson(
         } catch {
           // not JSON (e.g. a plain-text error): keep the text
         }
-        resolveRequest({ status: res.statusCode ?? 0, body: parsed })
+        resolveRequest({ status: res.statusCode ?? 0, body: parsed, headers: res.headers })
       })
     })
     req.on('error', reject)
@@ -102,7 +109,7 @@ export async function applyObjects(
     const query = new URLSearchParams({ fieldManager: opts.fieldManager ?? 'apiserver-tests', force: 'true' })
     if (opts.dryRun) query.set('dryRun', 'All')
     const path = `${base}${namespaced ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${plural}/${encodeURIComponent(name)}?${query}`
-    const res = await requestJson(kc, 'PATCH', path, body, 'application/apply-patch+yaml')
+    const res = await requestJson(kc, 'PATCH', path, body, { 'Content-Type': 'application/apply-patch+yaml' })
     if (res.status < 200 || res.status > 299) {
       const message = typeof res.body === 'object' && res.body ? res.body.message : String(res.body)
       throw Object.assign(new Error(`apply ${kind} ${name}: ${res.status} ${message}`), { status: res.status, body: res.body })
