@@ -6,8 +6,9 @@
 #
 # Both stages use the same pinned Node 20 release, so the runtime executes exactly the
 # binary that built and tested the code. The runtime stage keeps only node, the compiled
-# JavaScript, production node_modules, crds/ (the hooks compile their validators from the
-# CRD schemas at start-up) and package.json; npm, npx, corepack and yarn are removed.
+# JavaScript (with the spec validators generated at build time), production node_modules, crds/
+# (the CRDs the image's code was built with) and package.json; npm, npx, corepack and yarn are
+# removed.
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 # ---- build -------------------------------------------------------------------------

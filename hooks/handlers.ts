@@ -12,7 +12,7 @@ import { syncMoneroMiningNodeSet } from './monerominingnodeset/sync.js'
 import { SpecError } from './rules.js'
 import { MAX_PARENT_NAME, workloadName, type WorkloadKind } from './names.js'
 import { computeRefusedStatus } from './status.js'
-import { compileValidators, type KindValidator } from './schema.js'
+import { loadValidators, type KindValidator } from './schema.js'
 import { customizeRelated, networkNodeSpec, nodeSetSpec, type CustomizeResponse } from './customize.js'
 import type { SyncContext } from './sync-context.js'
 
@@ -97,9 +97,9 @@ export function findHandler(routeOrKind: string): KindHandler | undefined {
 
 let validators: Map<string, KindValidator> | undefined
 
-/** Compiles the CRD validators now (start-up), instead of on the first request. */
+/** Loads the generated validators now (start-up), instead of on the first request. */
 export function warmUp(): void {
-  validators ??= compileValidators()
+  validators ??= loadValidators()
 }
 
 /** A 4xx answer: the status code and a JSON body naming the fields at fault. */

@@ -1,12 +1,21 @@
 /**
- * Request validation compiled from the CRDs as built in memory (hooks/api, from which crds/
- * is generated, and checked to match, by `npm run gen:crds` and its test). Unknown
- * fields are rejected (as `kubectl apply`'s strict field validation does) and schema defaults
- * are applied (as the apiserver does), so the hook and `render` see what the cluster stores.
- * CEL rules (x-kubernetes-validations) run only in the apiserver; the few that guard our
- * contract are re-checked in the sync code with the same messages.
+ * Validation of each kind's spec against its CRD schema, as the CRDs are built in memory
+ * (hooks/api, from which crds/ is generated). Unknown fields are rejected (as `kubectl apply`'s
+ * strict field validation does) and schema defaults are applied (as the apiserver does), so the
+ * hook and `render` see what the cluster stores. CEL rules (x-kubernetes-validations) run only
+ * in the apiserver; the ones that guard our contract are SpecRules, checked in the sync code.
+ *
+ * The validators are ajv's standalone code, generated at build time from these same in-memory
+ * schemas (`npm run build` runs hooks/api/write-validators.ts after tsc) into
+ * dist/hooks/validators.cjs, so start-up compiles nothing. The generated module carries a
+ * digest of the schemas it was made from; loadValidators() refuses a module whose digest is not
+ * that of the schemas this build makes, so stale validators cannot be used.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { ErrorObject } from 'ajv'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import { buildAllCrds } from './api/crds.js'
 
 type Json = Record<string, unknown>
@@ -16,16 +25,6 @@ export interface FieldError {
   readonly field: string
   readonly message: string
 }
-
-const K8S_KEYWORDS = [
-  'x-kubernetes-preserve-unknown-fields',
-  'x-kubernetes-int-or-string',
-  'x-kubernetes-list-type',
-  'x-kubernetes-list-map-keys',
-  'x-kubernetes-validations',
-  'x-kubernetes-embedded-resource',
-  'x-kubernetes-map-type',
-]
 
 /** Every CRD, as built in memory (the objects crds/*.yaml are written from). */
 export function loadCrds(): Json[] {
@@ -44,24 +43,28 @@ function closeObjects(schema: unknown): unknown {
   return out
 }
 
-function newAjv(): Ajv {
-  const ajv = new Ajv({
-    allErrors: true,
-    useDefaults: true,
-    strictTypes: false,
-    allowUnionTypes: true,
-    coerceTypes: false,
-    // The schemas are our own, generated and tested (and the apiserver checks them as CRDs):
-    // no meta-schema to add and compile at start-up, which was most of the start-up time.
-    meta: false,
-    validateSchema: false,
-  })
-  for (const keyword of K8S_KEYWORDS) ajv.addKeyword({ keyword })
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 })
-  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) })
-  ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i)
-  return ajv
+/** The schema each kind's `spec` is validated against, by kind: the CRD's, with objects closed. */
+export function specSchemas(crds: Json[] = loadCrds()): Map<string, Json> {
+  const out = new Map<string, Json>()
+  for (const crd of crds) {
+    const spec = crd.spec as Json
+    const kind = (spec.names as Json).kind as string
+    const version = (spec.versions as Json[])[0] as Json
+    const root = ((version.schema as Json).openAPIV3Schema as Json).properties as Json
+    out.set(kind, closeObjects(root.spec) as Json)
+  }
+  return out
 }
+
+/** The digest of the spec schemas that a generated validator module must carry. */
+export function schemaDigest(schemas: Map<string, Json>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([...schemas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))
+    .digest('hex')
+}
+
+/** Where the build writes the generated validators (beside this module in dist/hooks/). */
+export const VALIDATORS_MODULE = fileURLToPath(new URL('./validators.cjs', import.meta.url))
 
 /** A compiled validator of one kind's spec. */
 export interface KindValidator {
@@ -91,22 +94,28 @@ function toFieldErrors(errors: ErrorObject[] | null | undefined): FieldError[] {
     .filter((e, i, all) => all.findIndex((o) => o.field === e.field && o.message === e.message) === i)
 }
 
-/** Compiles validators for every kind found in crds/ (once, at start-up). */
-export function compileValidators(crds: Json[] = loadCrds()): Map<string, KindValidator> {
-  const ajv = newAjv()
+/** An ajv standalone validate function: true when valid, else its errors in `.errors`. */
+type GeneratedValidate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
+
+/**
+ * The validators of every kind, from the generated module (default: the build's). Throws, naming
+ * the fix, when the module is missing or was generated from other schemas than these.
+ */
+export function loadValidators(modulePath: string = VALIDATORS_MODULE): Map<string, KindValidator> {
+  if (!existsSync(modulePath)) {
+    throw new Error(`${modulePath} is missing: the validators are generated at build time (run \`npm run build\`)`)
+  }
+  const generated = createRequire(import.meta.url)(modulePath) as Record<string, unknown>
+  const schemas = specSchemas()
+  const digest = schemaDigest(schemas)
+  if (generated.schemaDigest !== digest) {
+    throw new Error(`${modulePath} was generated from other CRD schemas than this build's: regenerate it (run \`npm run build\`)`)
+  }
   const out = new Map<string, KindValidator>()
-  for (const crd of crds) {
-    const spec = crd.spec as Json
-    const kind = (spec.names as Json).kind as string
-    const version = (spec.versions as Json[])[0] as Json
-    const root = ((version.schema as Json).openAPIV3Schema as Json).properties as Json
-    const fn: ValidateFunction = ajv.compile(closeObjects(root.spec) as Json)
-    out.set(kind, {
-      kind,
-      validateSpec(value: unknown): FieldError[] {
-        return fn(value) ? [] : toFieldErrors(fn.errors)
-      },
-    })
+  for (const kind of schemas.keys()) {
+    const fn = generated[kind] as GeneratedValidate | undefined
+    if (typeof fn !== 'function') throw new Error(`${modulePath} has no validator for ${kind}: regenerate it (run \`npm run build\`)`)
+    out.set(kind, { kind, validateSpec: (value) => (fn(value) ? [] : toFieldErrors(fn.errors)) })
   }
   return out
 }

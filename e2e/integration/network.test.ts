@@ -14,7 +14,7 @@
  * scale-up to 4: member 3 returns and the members that stayed learn it.
  *
  *   MONERO_OPERATOR_CACHE=~/.cache/monero-operator bash e2e/integration/build-monerod-trixie.sh
- *   npx tsc -p tsconfig.json && npx tap --disable-coverage e2e/integration/network.test.ts
+ *   npm run compile && npx tap --disable-coverage dist/e2e/integration/network.test.js
  *
  * Needs root, iproute2, bubblewrap and util-linux; skipped without them, a failure under CI=true.
  */

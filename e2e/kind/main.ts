@@ -414,7 +414,7 @@ function scenarioImages(tools: Tools, kindCluster: string | undefined): { monero
 
 /** Runs e2e/scenarios against the cluster with the real Metacontroller (see e2e/scenarios/README.md). */
 function runScenarios(kubeconfig: string, image: { repository: string; tag: string; pullPolicy: string }, images: { monerod: string; xmrig: string }): void {
-  const r = run('npx', ['tap', '--disable-coverage', '--jobs=1', '--timeout=1500', 'e2e/scenarios/**/*.test.ts'], {
+  const r = run('npx', ['tap', '--disable-coverage', '--jobs=1', '--timeout=1500', 'dist/e2e/scenarios/**/*.test.js'], {
     cwd: repoPath(),
     stdio: ['ignore', 'inherit', 'inherit'],
     env: {
