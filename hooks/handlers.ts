@@ -247,6 +247,7 @@ function buildRefusalResponse(handler: KindHandler, request: SyncRequest, reason
       reason,
       message,
       now: ctx.now,
+      pods: request.related?.['Pod.v1'],
     }),
     children,
   }

@@ -209,3 +209,41 @@ t.test('through the server: 200 for a refusal, 4xx for a malformed request', asy
   t.equal((await post(JSON.stringify({ children: {} }))).statusCode, 400, 'no parent')
   t.equal((await post(JSON.stringify(syncRequest({ ...withArgs(running, ['--test']), kind: 'MoneroNetwork' }, observed)))).statusCode, 400, 'wrong kind')
 })
+
+t.test("a refused spec keeps PodsScheduled: the scheduler's reason stays on the resource while the spec is fixed", async (t) => {
+  const sts = observed.find((c) => c.kind === 'StatefulSet')!
+  const podLabels = (sts.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels
+  const pending = "0/1 nodes are available: 1 node(s) didn't match pod anti-affinity rules."
+  const pod = (i: number, scheduled: boolean): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `${sts.metadata.name}-${i}`, namespace: 'default', labels: { ...podLabels, 'apps.kubernetes.io/pod-index': String(i) } },
+    status: {
+      phase: scheduled ? 'Running' : 'Pending',
+      conditions: [scheduled ? { type: 'PodScheduled', status: 'True' } : { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: pending }],
+    },
+  })
+  const pods = [pod(0, true), pod(1, false), pod(2, false)]
+  const withPods = (parent: KubeObject) => {
+    const request = syncRequest(parent, observed)
+    request.related = { 'Pod.v1': Object.fromEntries(pods.map((p) => [`default/${p.metadata.name}`, p])) }
+    return request
+  }
+  const before = handleSync(nodeSet, withPods(running), ctx) as SyncResponse
+  const scheduledBefore = conditionsOf(before).find((c) => c.type === 'PodsScheduled')
+  t.match(scheduledBefore, { status: 'False', reason: 'Unschedulable' }, 'the accepted spec reports it')
+  const refused = handleSync(nodeSet, withPods(withArgs({ ...running, status: before.status }, ['--test'])), { ...ctx, now: '2026-11-26T13:00:00Z' })
+  if (isHookError(refused)) throw new Error(refused.message)
+  t.match(synced(refused), { status: 'False', reason: 'InvalidSpec' })
+  t.same(
+    conditionsOf(refused).find((c) => c.type === 'PodsScheduled'),
+    { ...scheduledBefore, observedGeneration: 2 },
+    'the same condition, its transition time kept',
+  )
+  const none = handleSync(nodeSet, syncRequest(withArgs(running, ['--test']), observed), ctx) as SyncResponse
+  t.equal(
+    conditionsOf(none).find((c) => c.type === 'PodsScheduled'),
+    undefined,
+    'no Pods in the request: no condition rather than a guess',
+  )
+})

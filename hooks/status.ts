@@ -201,6 +201,8 @@ export function computeRefusedStatus(input: {
   reason: string
   message: string
   now: string
+  /** The set's Pods, when the sync request carries them: PodsScheduled stays on the resource. */
+  pods?: Record<string, KubeObject> | undefined
 }): Record<string, unknown> {
   const workload = observedByName(input.children, 'apps/v1', 'StatefulSet').get(input.workload)
   const counts = readReplicaCounts(workload)
@@ -219,12 +221,14 @@ export function computeRefusedStatus(input: {
   const spec = (workload?.spec ?? {}) as { replicas?: unknown; selector?: { matchLabels?: unknown } }
   const desired = typeof spec.replicas === 'number' && Number.isSafeInteger(spec.replicas) ? spec.replicas : counts.replicas
   const matchLabels = spec.selector?.matchLabels
-  const selector =
+  const podSelector =
     typeof matchLabels === 'object' && matchLabels !== null && Object.values(matchLabels).every((v) => typeof v === 'string')
-      ? selectorString(matchLabels as Record<string, string>)
-      : typeof previousSelector === 'string'
-        ? previousSelector
-        : undefined
+      ? (matchLabels as Record<string, string>)
+      : undefined
+  const selector = podSelector ? selectorString(podSelector) : typeof previousSelector === 'string' ? previousSelector : undefined
+  // The pods of the workload as it runs (the refused spec changed nothing), so the scheduler's
+  // reason does not vanish from the resource while the spec is being fixed.
+  const scheduled = input.pods !== undefined && podSelector ? computeScheduledCondition(input.pods, podSelector, input.noun) : undefined
   const message = input.message.length > MAX_MESSAGE ? `${input.message.slice(0, MAX_MESSAGE - 3)}...` : input.message
   const workloadConditions: NewCondition[] = counts.exists
     ? computeWorkloadConditions(desired, counts, input.noun, previousConditions)
@@ -242,7 +246,7 @@ export function computeRefusedStatus(input: {
     ...(selector !== undefined ? { selector } : {}),
     conditions: mergeConditions(
       previousConditions,
-      [...workloadConditions, { type: 'Synced', status: 'False', reason: input.reason, message }],
+      [...workloadConditions, ...(scheduled ? [scheduled] : []), { type: 'Synced', status: 'False', reason: input.reason, message }],
       input.now,
       input.parent.metadata.generation,
     ),

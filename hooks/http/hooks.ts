@@ -46,7 +46,7 @@ const parentRef = (body: unknown, kind: string) => {
 
 export const hookRoutes: FastifyPluginAsync<HookRoutesOptions> = async (app, opts) => {
   await app.register(bearerAuthPlugin, { token: opts.bearerToken })
-  // the CRD validators are compiled before the first request, not during it
+  // the generated CRD validators are loaded before the first request, not during it
   app.addHook('onReady', async () => warmUp())
   app.addHook('preParsing', refuseEncodedBody)
 
