@@ -22,7 +22,7 @@ import type { Resources } from '../api/types.js'
 import { buildPodDisruptionBudget } from '../children/pdb.js'
 import { buildHeadlessService } from '../children/service.js'
 import { buildStatefulSet } from '../children/statefulset.js'
-import { antiAffinityLabels, buildScheduling } from '../nodes/scheduling.js'
+import { buildPodPlacement } from '../nodes/scheduling.js'
 import { buildContainerSecurityContext, buildPodSecurityContext } from '../nodes/security.js'
 import { apiRuns, buildXmrigArgs } from './args.js'
 import { defaultXmrigResources, EXPORTER_RESOURCES, RANDOMX_DATASET_PAGES } from './defaults.js'
@@ -145,9 +145,10 @@ export function buildMinerTemplate(input: MinerSetInput): V1PodTemplateSpec {
       },
     })
   }
+  const placement = buildPodPlacement(spec, input.selector, spec.hardAntiAffinity)
   return {
     metadata: {
-      labels: { ...spec.podLabels, ...input.labels, ...antiAffinityLabels(spec.hardAntiAffinity) },
+      labels: { ...spec.podLabels, ...input.labels, ...placement.labels },
       ...(spec.podAnnotations && Object.keys(spec.podAnnotations).length > 0 ? { annotations: spec.podAnnotations } : {}),
     },
     spec: {
@@ -156,7 +157,7 @@ export function buildMinerTemplate(input: MinerSetInput): V1PodTemplateSpec {
       // xmrig stops at once on SIGTERM; nothing to flush.
       terminationGracePeriodSeconds: 30,
       securityContext: buildPodSecurityContext(spec.podSecurity),
-      ...buildScheduling(spec, input.selector, spec.hardAntiAffinity),
+      ...placement.podSpec,
       containers: [buildXmrigContainer(spec), ...(metrics ? [buildExporterContainer(spec, input.operatorImage)] : [])],
       volumes,
     },

@@ -10,7 +10,7 @@ import { buildMonerodContainer, soloMiningEnabled } from './monerod-container.js
 import { buildSoloMiningPolicy } from './solo-mining.js'
 import type { NetType, ParsedOption } from './monerod-args.js'
 import { monerodPorts, PORT_NAMES } from './ports.js'
-import { antiAffinityLabels, buildScheduling } from './scheduling.js'
+import { buildPodPlacement } from './scheduling.js'
 import { checkPodLabels } from '../api/schema-parts.js'
 import { checkNodeSpec } from '../node-spec/rules.js'
 import { buildContainerSecurityContext, buildPodSecurityContext } from './security.js'
@@ -117,9 +117,10 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
     string,
     string
   >
+  const placement = buildPodPlacement(spec, selector, spec.hardAntiAffinity)
   const template: V1PodTemplateSpec = {
     metadata: {
-      labels: { ...spec.podLabels, ...input.podMetadata?.labels, ...labels, ...antiAffinityLabels(spec.hardAntiAffinity) },
+      labels: { ...spec.podLabels, ...input.podMetadata?.labels, ...labels, ...placement.labels },
       ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}),
     },
     spec: {
@@ -128,7 +129,7 @@ export function buildNodeSetChildren(input: NodeSetInput): NodeSetChildren {
       automountServiceAccountToken: false,
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
       securityContext: buildPodSecurityContext(spec.podSecurity),
-      ...buildScheduling(spec, selector, spec.hardAntiAffinity),
+      ...placement.podSpec,
       ...(prepared.initContainers.length + flat((e) => e.initContainers).length > 0
         ? { initContainers: [...prepared.initContainers, ...flat((e) => e.initContainers)] }
         : {}),

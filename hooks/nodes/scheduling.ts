@@ -16,7 +16,7 @@ const HOSTNAME = 'kubernetes.io/hostname'
 export const HARD_ANTI_AFFINITY_LABEL = 'utxo.com.br/anti-affinity'
 
 /** The pod labels that go with {@link buildAffinity}: the marker above when hard, none otherwise. */
-export function antiAffinityLabels(hard: boolean): Record<string, string> {
+function antiAffinityLabels(hard: boolean): Record<string, string> {
   return hard ? { [HARD_ANTI_AFFINITY_LABEL]: 'required' } : {}
 }
 
@@ -24,7 +24,7 @@ export function antiAffinityLabels(hard: boolean): Record<string, string> {
  * Anti-affinity between the pods of one set on kubernetes.io/hostname (required when hard,
  * preferred otherwise), combined with the user's own affinity: their node and pod affinity
  * are kept and their anti-affinity terms are added to ours. The pods must also carry
- * {@link antiAffinityLabels}.
+ * {@link antiAffinityLabels}: {@link buildPodPlacement} gives both.
  */
 export function buildAffinity(selector: Record<string, string>, hard: boolean, user?: V1Affinity): V1Affinity {
   const requiredTerm: V1PodAffinityTerm = { topologyKey: HOSTNAME, labelSelector: { matchLabels: { ...selector, ...antiAffinityLabels(true) } } }
@@ -45,12 +45,25 @@ export function buildAffinity(selector: Record<string, string>, hard: boolean, u
   }
 }
 
+/** Where a set's pods may run: the labels the pods must carry for it, and the pod spec's scheduling fields. */
+export interface PodPlacement {
+  /** Added to the pod template's labels (the hard anti-affinity marker, when hard). */
+  readonly labels: Record<string, string>
+  /** Spread into the pod spec. */
+  readonly podSpec: Pick<V1PodSpec, 'affinity' | 'nodeSelector' | 'tolerations' | 'priorityClassName' | 'imagePullSecrets' | 'topologySpreadConstraints'>
+}
+
+/**
+ * The placement of a set's pods: the scheduling fields passed through from the resource with
+ * our anti-affinity, and the pod labels that anti-affinity relies on, from one call so that
+ * neither goes without the other.
+ */
+export function buildPodPlacement(s: SchedulingSpec, selector: Record<string, string>, hardAntiAffinity: boolean): PodPlacement {
+  return { labels: antiAffinityLabels(hardAntiAffinity), podSpec: buildScheduling(s, selector, hardAntiAffinity) }
+}
+
 /** The scheduling fields of a pod spec, passed through from the resource. */
-export function buildScheduling(
-  s: SchedulingSpec,
-  selector: Record<string, string>,
-  hardAntiAffinity: boolean,
-): Pick<V1PodSpec, 'affinity' | 'nodeSelector' | 'tolerations' | 'priorityClassName' | 'imagePullSecrets' | 'topologySpreadConstraints'> {
+function buildScheduling(s: SchedulingSpec, selector: Record<string, string>, hardAntiAffinity: boolean): PodPlacement['podSpec'] {
   return {
     affinity: buildAffinity(selector, hardAntiAffinity, s.affinity),
     // Empty maps and lists are left out: the apiserver does not store them, so sending them
