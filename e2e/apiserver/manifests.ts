@@ -4,9 +4,9 @@
  */
 import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { request, type RequestOptions } from 'node:https'
 import { ApiextensionsV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node'
 import { parseAllDocuments } from 'yaml'
+import { kubeRequest, type KubeAnswer } from '../kube-request.js'
 
 /** Every non-empty document of the given YAML files, in order. */
 export function readManifests(...paths: string[]): KubernetesObject[] {
@@ -30,44 +30,14 @@ export function yamlFilesIn(dir: string): string[] {
 }
 
 /** An HTTP answer of the apiserver. */
-export interface Answer {
-  status: number
-  body: any // eslint-disable-line @typescript-eslint/no-explicit-any
-  headers: Record<string, string | string[] | undefined>
-}
+export type Answer = KubeAnswer
 
 /**
- * One HTTPS request to the control plane with the kubeconfig's credentials; JSON in, JSON (or
- * text) out. `headers` are added to the request and win over the defaults (e.g. a patch's
- * Content-Type).
+ * One HTTPS request to the control plane with the kubeconfig's credentials (../kube-request.ts);
+ * `headers` win over the defaults (e.g. a patch's Content-Type).
  */
-export async function requestJson(kc: KubeConfig, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
-  const server = kc.getCurrentCluster()?.server
-  if (!server) throw new Error('kubeconfig has no current cluster')
-  const payload = body === undefined ? undefined : JSON.stringify(body)
-  const options: RequestOptions = {
-    method,
-    headers: { Accept: 'application/json', ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
-  }
-  await kc.applyToHTTPSOptions(options)
-  return new Promise((resolveRequest, reject) => {
-    const req = request(new URL(path, server), options, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk: string) => (text += chunk))
-      res.on('end', () => {
-        let parsed: unknown = text
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          // not JSON (e.g. a plain-text error): keep the text
-        }
-        resolveRequest({ status: res.statusCode ?? 0, body: parsed, headers: res.headers })
-      })
-    })
-    req.on('error', reject)
-    req.end(payload)
-  })
+export function requestJson(kc: KubeConfig, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  return kubeRequest(kc, method, path, { body, headers })
 }
 
 /** Resource name and scope of apiVersion/kind, from the apiserver's discovery (asked afresh, so new CRDs are seen). */

@@ -1,16 +1,12 @@
 /**
- * The driver's apiserver client: plain JSON over HTTPS with the kubeconfig's credentials
- * (client-node's typed serializers drop fields they only know by their TypeScript names, so
- * objects are sent and read as the apiserver's JSON), and discovery of resources.
+ * The driver's apiserver client: requests (../kube-request.ts: the apiserver's own JSON over
+ * HTTPS with the kubeconfig's credentials) on kept-alive connections, and discovery of resources.
  */
-import { Agent, request, type RequestOptions } from 'node:https'
+import { Agent } from 'node:https'
 import type { KubeConfig } from '@kubernetes/client-node'
+import { kubeRequest, type KubeAnswer } from '../kube-request.js'
 
-/** An answer of the apiserver. */
-export interface KubeAnswer {
-  status: number
-  body: any // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+export type { KubeAnswer }
 
 /** What discovery says about one resource. */
 export interface ResourceInfo {
@@ -33,40 +29,9 @@ export class KubeClient {
     this.server = server
   }
 
-  /** One request; JSON in, JSON (or text) out. Never throws on HTTP errors, only on transport ones. */
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeAnswer> {
-    const options: RequestOptions = { method, headers: { Accept: 'application/json' }, agent: this.agent }
-    await this.kc.applyToHTTPSOptions(options)
-    options.agent = this.agent
-    const payload = body === undefined ? undefined : JSON.stringify(body)
-    // Content-Length always: Node sends a DELETE body neither chunked nor sized, so the
-    // apiserver would read it as the start of the next request on the kept-alive connection.
-    if (payload !== undefined) options.headers = { ...options.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
-    return new Promise((resolve, reject) => {
-      const req = request(new URL(path, this.server), options, (res) => {
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (chunk: string) => (text += chunk))
-        res.on('end', () => {
-          let parsed: unknown = text
-          try {
-            parsed = JSON.parse(text)
-          } catch {
-            // plain-text answer
-          }
-          if (process.env.DRIVER_DEBUG && typeof parsed === 'string' && (res.statusCode ?? 0) >= 400) {
-            process.stderr.write(
-              `[kube-client] ${method} ${path} -> ${res.statusCode} ${JSON.stringify(res.headers)} ${text.slice(0, 200)} (request: ${payload?.length ?? 0} chars, headers ${JSON.stringify(Object.keys(options.headers ?? {}))})\n`,
-            )
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed })
-        })
-        res.on('error', reject)
-      })
-      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)))
-      req.on('error', reject)
-      req.end(payload)
-    })
+  /** One request (../kube-request.ts) on this client's kept-alive connections. */
+  request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<KubeAnswer> {
+    return kubeRequest(this.kc, method, path, { body, headers: body === undefined ? {} : { 'Content-Type': contentType }, agent: this.agent })
   }
 
   /** Discovery of every resource in apiVersion (cached). */
