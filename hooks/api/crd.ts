@@ -1,11 +1,13 @@
 /**
  * The CustomResourceDefinition around a kind's spec schema: names, the status and scale
  * subresources, the printer columns every kind has and the rule on metadata.name. Each kind
- * builds its own CRD with it (hooks/<kind>/crd.ts).
+ * builds its own CRD with it (hooks/<kind>/crd.ts) from its TypeBox spec schema, rendered to
+ * the CRD's plain JSON by ./structural.ts.
  */
+import type { TSchema } from '@sinclair/typebox'
 import { MAX_PARENT_NAME } from '../names.js'
 import { API_GROUP, API_VERSION } from './group.js'
-import type { Schema } from './schema-parts.js'
+import { type JsonSchema, renderSchema } from './structural.js'
 
 /** The Synced condition: False (with the reason, and the message in `-o wide`) when the hook refused the spec. */
 const syncedColumns = [
@@ -40,8 +42,10 @@ interface CrdInput {
   plural: string
   shortNames: string[]
   description: string
-  spec: Schema
-  statusProperties: Record<string, Schema>
+  /** The spec schema (TypeBox; the kind's spec type derives from it). */
+  spec: TSchema
+  /** The status fields, plain JSON schema (written by the operator, no type derives from them). */
+  statusProperties: Record<string, JsonSchema>
   printerColumns: Record<string, unknown>[]
 }
 
@@ -88,7 +92,7 @@ export function buildCrd(input: CrdInput): Record<string, unknown> {
                 apiVersion: { type: 'string', description: 'APIVersion of this object.' },
                 kind: { type: 'string', description: 'Kind of this object.' },
                 metadata: { type: 'object' },
-                spec: input.spec,
+                spec: renderSchema(input.spec, 'spec'),
                 status: {
                   type: 'object',
                   description: 'Observed state, written by the operator.',

@@ -1,34 +1,19 @@
 /**
- * TypeScript view of the spec pieces every kind shares, after the apiserver (or the hook's
- * validator) applied the schema defaults (schema-parts.ts is their schema).
- * hooks/api/types.test.ts checks the spec types against the CRD schema.
+ * TypeScript types of the spec pieces every kind shares, derived from their TypeBox schemas
+ * (./schema-parts.ts). Like every spec type, they describe a spec after the apiserver (or the
+ * hook's validator) applied the schema defaults: see ./structural.ts.
  */
-import type { V1Affinity, V1LocalObjectReference, V1Toleration, V1TopologySpreadConstraint } from '@kubernetes/client-node'
+import type { Static, TObject } from '@sinclair/typebox'
+import type { podSecurityField, resources, schedulingProperties } from './schema-parts.js'
 
-export interface ResourceList {
-  [name: string]: string | number
-}
+export type { EnvVar } from './schema-parts.js'
 
-export interface Resources {
-  requests?: ResourceList
-  limits?: ResourceList
-}
+/** Requests and limits of a container. */
+export type Resources = Static<ReturnType<typeof resources>>
 
-export interface PodSecuritySpec {
-  runAsUser: number
-  runAsGroup: number
-  fsGroup: number
-  readOnlyRootFilesystem: boolean
-  allowRoot: boolean
-}
+/** Quantities by resource name ("cpu", "memory", "hugepages-2Mi"...). */
+export type ResourceList = NonNullable<Resources['requests']>
 
-export interface SchedulingSpec {
-  nodeSelector?: Record<string, string>
-  tolerations?: V1Toleration[]
-  affinity?: V1Affinity
-  topologySpreadConstraints?: V1TopologySpreadConstraint[]
-  priorityClassName?: string
-  imagePullSecrets?: V1LocalObjectReference[]
-  podAnnotations?: Record<string, string>
-  podLabels?: Record<string, string>
-}
+export type PodSecuritySpec = Static<typeof podSecurityField>
+
+export type SchedulingSpec = Static<TObject<typeof schedulingProperties>>

@@ -9,7 +9,6 @@ import { findHandler } from '../handlers.js'
 import { repoPath } from '../paths.js'
 import { DEFAULT_METRICS_PORT } from './defaults.js'
 import { SPEC_RULES } from './validate.js'
-import type { MoneroMiningNodeSetSpec } from './types.js'
 
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -40,54 +39,6 @@ t.test('every CEL rule is in the CRD with the message the hook uses', async (t) 
     SPEC_RULES.map((r) => ({ rule: r.rule, message: r.message })),
   )
   for (const r of SPEC_RULES) t.notMatch(r.rule, /\bundefined\b/, `${r.field}: rule is complete`)
-})
-
-t.test("the TypeScript spec type names the schema's fields", async (t) => {
-  const full: Required<
-    Pick<
-      MoneroMiningNodeSetSpec,
-      | 'replicas'
-      | 'hardAntiAffinity'
-      | 'maxUnavailable'
-      | 'xmrig'
-      | 'pool'
-      | 'threads'
-      | 'maxThreadsHint'
-      | 'donateLevel'
-      | 'hugePages'
-      | 'api'
-      | 'metrics'
-      | 'msr'
-      | 'podSecurity'
-    >
-  > = {
-    replicas: 1,
-    hardAntiAffinity: false,
-    maxUnavailable: 1,
-    xmrig: { image: 'x' },
-    pool: { url: 'u', user: 'w' },
-    threads: 1,
-    maxThreadsHint: 1,
-    donateLevel: 1,
-    hugePages: { enabled: false },
-    api: { enabled: false, port: 1 },
-    metrics: { enabled: true, port: 2 },
-    msr: { enabled: false },
-    podSecurity: { runAsUser: 1, runAsGroup: 1, fsGroup: 1, readOnlyRootFilesystem: true, allowRoot: false },
-  }
-  const scheduling = [
-    'nodeSelector',
-    'tolerations',
-    'affinity',
-    'topologySpreadConstraints',
-    'priorityClassName',
-    'imagePullSecrets',
-    'podAnnotations',
-    'podLabels',
-  ]
-  t.same(Object.keys(specSchema.properties).sort(), [...Object.keys(full), ...scheduling].sort())
-  t.same(Object.keys(specSchema.properties.xmrig.properties).sort(), ['args', 'env', 'image', 'imagePullPolicy', 'resources'])
-  t.same(Object.keys(specSchema.properties.pool.properties).sort(), ['coin', 'passwordSecretRef', 'tls', 'tlsFingerprint', 'url', 'user'])
 })
 
 t.test("the metrics port default is the exporter's", async (t) => {

@@ -1,6 +1,12 @@
-/** The MoneroNetwork CRD: replicas and a template of the shared node spec. */
-import { replicasField, schedulingProperties, workloadStatusProperties, type Schema } from '../api/schema-parts.js'
+/**
+ * The MoneroNetwork CRD: replicas and a template of the shared node spec. Its spec schema
+ * (TypeBox) is the source of the MoneroNetworkSpec type (./types.ts) and of the CRD
+ * (`npm run gen:crds` writes crds/moneronetworks.yaml).
+ */
+import { Type } from '@sinclair/typebox'
+import { podLabelsField, replicasField, workloadStatusProperties } from '../api/schema-parts.js'
 import { buildCrd } from '../api/crd.js'
+import { MapOf, withCel } from '../api/structural.js'
 import { anonymityRules, hiddenServicesStatus, nodeSpecProperties, readyColumn, replicaColumns, type NodeDefaults } from '../node-spec/schema.js'
 
 const NETWORK_DEFAULTS: NodeDefaults = {
@@ -9,6 +15,35 @@ const NETWORK_DEFAULTS: NodeDefaults = {
   limits: { memory: '2Gi' },
 }
 
+/** The schema of a MoneroNetwork's spec. */
+export const moneroNetworkSpecSchema = withCel(
+  Type.Object(
+    {
+      replicas: replicasField('peers in the network', 2, 1000),
+      template: Type.Object(
+        {
+          metadata: Type.Optional(
+            Type.Object(
+              {
+                labels: Type.Optional(podLabelsField),
+                annotations: Type.Optional(MapOf(Type.String(), { description: 'Annotations added to every peer pod.' })),
+              },
+              { description: 'Labels and annotations added to every peer pod.' },
+            ),
+          ),
+          spec: Type.Object(nodeSpecProperties(NETWORK_DEFAULTS), {
+            description: 'Settings of each peer (as a MoneroNodeSet spec, without replicas).',
+            default: {},
+          }),
+        },
+        { description: 'What every peer of the network looks like.' },
+      ),
+    },
+    { description: 'Desired state of the network.' },
+  ),
+  anonymityRules('self.template.spec', 'spec.template.spec.'),
+)
+
 /** The MoneroNetwork CRD: a closed network of monerod peers. */
 export function buildMoneroNetworkCrd(): Record<string, unknown> {
   return buildCrd({
@@ -16,39 +51,7 @@ export function buildMoneroNetworkCrd(): Record<string, unknown> {
     plural: 'moneronetworks',
     shortNames: ['mnet'],
     description: 'A private network of monerod peers (regtest, testnet or stagenet) that connect only to each other.',
-    spec: {
-      type: 'object',
-      description: 'Desired state of the network.',
-      required: ['template'],
-      properties: {
-        replicas: replicasField('peers in the network', 2, 1000),
-        template: {
-          type: 'object',
-          description: 'What every peer of the network looks like.',
-          properties: {
-            metadata: {
-              type: 'object',
-              description: 'Labels and annotations added to every peer pod.',
-              properties: {
-                labels: schedulingProperties.podLabels as Schema,
-                annotations: {
-                  type: 'object',
-                  description: 'Annotations added to every peer pod.',
-                  additionalProperties: { type: 'string' },
-                },
-              },
-            },
-            spec: {
-              type: 'object',
-              description: 'Settings of each peer (as a MoneroNodeSet spec, without replicas).',
-              default: {},
-              properties: nodeSpecProperties(NETWORK_DEFAULTS),
-            },
-          },
-        },
-      },
-      'x-kubernetes-validations': anonymityRules('self.template.spec', 'spec.template.spec.'),
-    },
+    spec: moneroNetworkSpecSchema,
     statusProperties: {
       ...workloadStatusProperties,
       hiddenServices: hiddenServicesStatus,

@@ -1,10 +1,6 @@
-import type { NodeSpec } from '../node-spec/types.js'
+/** The MoneroNetwork spec type, derived from its TypeBox schema (./crd.ts); it describes the spec after defaulting. */
+import type { Static } from '@sinclair/typebox'
+import type { moneroNetworkSpecSchema } from './crd.js'
 
 /** A MoneroNetwork spec after defaulting: replicas and a template of the shared node spec. */
-export interface MoneroNetworkSpec {
-  replicas: number
-  template: {
-    metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }
-    spec: NodeSpec
-  }
-}
+export type MoneroNetworkSpec = Static<typeof moneroNetworkSpecSchema>
