@@ -2,7 +2,7 @@ import t from 'tap'
 import { Ajv } from 'ajv'
 import { Kind, KindGuard, type TSchema, Type } from '@sinclair/typebox'
 import { IntOrString, KubeObject, MapOf, renderSchema, StringEnum, withCel, withRules } from './structural.js'
-import { compileValidators, loadCrds } from '../schema.js'
+import { loadCrds, loadValidators } from '../schema.js'
 import { moneroNodeSetSpecSchema } from '../moneronodeset/crd.js'
 import { moneroNetworkSpecSchema } from '../moneronetwork/crd.js'
 import { miningSpecSchema } from '../monerominingnodeset/crd.js'
@@ -97,7 +97,7 @@ function missingAfterDefaulting(schema: TSchema, data: unknown, path: string): s
 }
 
 t.test('after the hook applies the defaults, every property the type says is present is there', async (t) => {
-  const validators = compileValidators()
+  const validators = loadValidators()
   const cases: [string, TSchema, Json][] = [
     ['MoneroNodeSet', moneroNodeSetSpecSchema, {}],
     ['MoneroNodeSet', moneroNodeSetSpecSchema, { metrics: { podMonitor: {} }, tor: { publish: {} } }],
