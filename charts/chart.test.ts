@@ -9,7 +9,7 @@ import { HANDLERS } from '../hooks/handlers.js'
 import { repoPath } from '../hooks/paths.js'
 import { CHART_DIR, findHelm, helm, HELM_MISSING, NAMESPACE, RELEASE, renderChart, validateObject, type K8sObject } from './helm.js'
 
-type Obj = K8sObject & { spec?: any; data?: Record<string, string> } // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = K8sObject & { spec?: any; data?: Record<string, string> }
 
 const ciDir = join(CHART_DIR, 'ci')
 const scenarios: [string, string[]][] = [
@@ -114,7 +114,7 @@ if (!bin) {
       t.ok(
         pod.topologySpreadConstraints?.some((s: any) => s.topologyKey === 'kubernetes.io/hostname'),
         'spread across nodes',
-      ) // eslint-disable-line @typescript-eslint/no-explicit-any
+      )
       t.ok(pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length, 'preferred anti-affinity')
       t.equal(dep.spec.strategy.rollingUpdate.maxUnavailable, 0, 'rollouts never drop below the desired count')
 
@@ -124,7 +124,7 @@ if (!bin) {
       const seedFile = env.get('KEY_SEED_FILE') as string
       const seedMount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => seedFile.startsWith(`${m.mountPath}/`))
       t.ok(seedMount, 'KEY_SEED_FILE is inside a mounted volume')
-      const seedVolume = (pod.volumes as any[]).find((v) => v.name === seedMount?.name) // eslint-disable-line @typescript-eslint/no-explicit-any
+      const seedVolume = (pod.volumes as any[]).find((v) => v.name === seedMount?.name)
       t.equal(seedVolume?.secret?.items?.[0]?.path, seedFile.slice((seedMount?.mountPath.length ?? 0) + 1), 'the seed key is the mounted file')
       const seedSecret = find(objs, 'Secret', seedVolume?.secret?.secretName)
       if (seedSecret) {
@@ -152,7 +152,6 @@ if (!bin) {
       const auth = env.has('HOOK_BEARER_TOKEN_FILE')
       for (const cc of all(objs, 'CompositeController')) {
         for (const [hookName, hook] of Object.entries(cc.spec.hooks as Record<string, any>)) {
-          // eslint-disable-line @typescript-eslint/no-explicit-any
           const wh = hook.webhook
           t.same(
             wh.service,
@@ -163,7 +162,7 @@ if (!bin) {
           if (auth) {
             const tokenFile = env.get('HOOK_BEARER_TOKEN_FILE') as string
             const tokenMount = (c.volumeMounts as { name: string; mountPath: string }[]).find((m) => tokenFile.startsWith(`${m.mountPath}/`))
-            const tokenVolume = (pod.volumes as any[]).find((v) => v.name === tokenMount?.name) // eslint-disable-line @typescript-eslint/no-explicit-any
+            const tokenVolume = (pod.volumes as any[]).find((v) => v.name === tokenMount?.name)
             t.same(
               wh.authorization,
               {
@@ -228,10 +227,8 @@ if (!bin) {
       t.ok(got, `${file} is rendered`)
       if (!got) continue
       const strip = (spec: any) => {
-        // eslint-disable-line @typescript-eslint/no-explicit-any
         const copy = structuredClone(spec)
         for (const hook of Object.values(copy.hooks ?? {}) as any[]) {
-          // eslint-disable-line @typescript-eslint/no-explicit-any
           delete hook.webhook.service
           delete hook.webhook.url
           delete hook.webhook.authorization
@@ -265,7 +262,7 @@ if (!bin) {
       t.ok(
         pod.volumes.some((v: any) => v.secret?.secretName === 'restored-key-seed'),
         'mounts the existing key seed',
-      ) // eslint-disable-line @typescript-eslint/no-explicit-any
+      )
       t.equal(find(existing, 'PodDisruptionBudget')?.spec.maxUnavailable, 1, 'PDB by maxUnavailable')
       t.notOk(find(existing, 'PodDisruptionBudget')?.spec.minAvailable, 'and not minAvailable')
     }
@@ -322,7 +319,7 @@ if (!bin) {
     const rules = all(objs, 'PrometheusRule')
     t.equal(rules.length, alerts.length, 'one PrometheusRule per alerts file')
     for (const r of rules)
-      t.ok(r.spec.groups.length > 0 && r.spec.groups.every((g: any) => g.name && Array.isArray(g.rules)), `${r.metadata.name} has rule groups`) // eslint-disable-line @typescript-eslint/no-explicit-any
+      t.ok(r.spec.groups.length > 0 && r.spec.groups.every((g: any) => g.name && Array.isArray(g.rules)), `${r.metadata.name} has rule groups`)
   })
 }
 

@@ -102,7 +102,7 @@ export async function validateObject(o: K8sObject): Promise<void> {
       throw new Error(`${objectKey(o)}: invalid label value ${k}=${JSON.stringify(v)}`)
   }
   if (STRUCTURAL_KINDS.has(o.kind)) {
-    const spec = o.spec as Record<string, any> | undefined // eslint-disable-line @typescript-eslint/no-explicit-any
+    const spec = o.spec as Record<string, any> | undefined
     if (typeof spec !== 'object' || spec === null) throw new Error(`${objectKey(o)}: spec is required`)
     if (o.kind === 'CustomResourceDefinition') {
       // kubernetes-models' JSONSchemaProps rejects boolean additionalProperties, which the

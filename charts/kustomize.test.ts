@@ -84,7 +84,7 @@ if (!kubectl) {
       // bookkeeping labels and annotations.
       const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/version', 'app.kubernetes.io/part-of']
       const normalize = (o: K8sObject): unknown => {
-        const c = structuredClone(o) as K8sObject & { spec?: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+        const c = structuredClone(o) as K8sObject & { spec?: any }
         const clean = (m?: { labels?: Record<string, string>; annotations?: Record<string, string> }) => {
           if (!m) return
           for (const l of HELM_LABELS) delete m.labels?.[l]

@@ -11,7 +11,7 @@ import type { KubeConfig } from '@kubernetes/client-node'
 /** An answer of the apiserver. */
 export interface KubeAnswer {
   status: number
-  body: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any
   headers: Record<string, string | string[] | undefined>
 }
 

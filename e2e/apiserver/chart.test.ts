@@ -78,7 +78,7 @@ if (!helmBin) {
         for (const object of objects) {
           const id = `${object.kind}/${object.metadata.name}`
           t.ok(!object.metadata.namespace || object.metadata.namespace === NAMESPACE, `${id}: in ${NAMESPACE} or cluster-scoped`)
-          let res
+          let res: Awaited<ReturnType<typeof createObject>>
           try {
             res = await createObject(kc, object, object.metadata.namespace ?? NAMESPACE, { dryRun: true })
           } catch (err) {

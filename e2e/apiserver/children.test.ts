@@ -29,7 +29,7 @@ import {
   handlerForServedKind,
 } from './kube.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const examples = exampleObjects().filter((e) => e.object.apiVersion === OUR_API_VERSION)
 /** The proposal's example of a kind (nodes, regtest, miners): the base of the variants. */
@@ -47,7 +47,10 @@ function parents(): { label: string; parent: KubeObject }[] {
   const net = example('MoneroNetwork')
   const miners = example('MoneroMiningNodeSet')
   const add = (label: string, base: KubeObject, fn: (o: Json) => void) => out.push({ label, parent: variant(base, fn as (o: KubeObject) => void) })
-  add('MoneroNodeSet, 1 replica (no PDB)', nodes, (o) => ((o.metadata.name = 'single'), (o.spec.replicas = 1)))
+  add('MoneroNodeSet, 1 replica (no PDB)', nodes, (o) => {
+    o.metadata.name = 'single'
+    o.spec.replicas = 1
+  })
   add('MoneroNodeSet, LoadBalancer service', nodes, (o) => {
     o.metadata.name = 'public-lb'
     o.spec.service = {
@@ -64,9 +67,15 @@ function parents(): { label: string; parent: KubeObject }[] {
     o.spec.service = { type: 'NodePort', p2p: true, restrictedRpc: false }
     o.spec.storage = { size: '100Gi', storageClassName: 'fast', retention: { whenDeleted: 'Delete', whenScaled: 'Delete' } }
   })
-  add('MoneroNodeSet, 0 replicas', nodes, (o) => ((o.metadata.name = 'parked'), (o.spec.replicas = 0)))
+  add('MoneroNodeSet, 0 replicas', nodes, (o) => {
+    o.metadata.name = 'parked'
+    o.spec.replicas = 0
+  })
   add('MoneroNodeSet, name of 40 characters', nodes, (o) => (o.metadata.name = 'n'.repeat(40)))
-  add('MoneroNetwork, 1 replica', net, (o) => ((o.metadata.name = 'solo'), (o.spec.replicas = 1)))
+  add('MoneroNetwork, 1 replica', net, (o) => {
+    o.metadata.name = 'solo'
+    o.spec.replicas = 1
+  })
   add('MoneroNetwork with Tor and I2P', net, (o) => {
     o.metadata.name = 'hidden-net'
     o.spec.replicas = 3
@@ -80,7 +89,10 @@ function parents(): { label: string; parent: KubeObject }[] {
     o.spec.template.spec.monerod.args = ['--stagenet']
     o.spec.template.spec.service = { type: 'LoadBalancer' }
   })
-  add('MoneroNetwork, name of 40 characters', net, (o) => ((o.metadata.name = 'w'.repeat(40)), (o.spec.replicas = 2)))
+  add('MoneroNetwork, name of 40 characters', net, (o) => {
+    o.metadata.name = 'w'.repeat(40)
+    o.spec.replicas = 2
+  })
   add('MoneroMiningNodeSet, 1 replica, metrics off', miners, (o) => {
     o.metadata.name = 'one-miner'
     o.spec.replicas = 1

@@ -15,7 +15,7 @@ import { binariesAvailable, setupControlPlane } from './control-plane.js'
 import { call, createObject, ensureNamespace, exampleObjects, HOOK_CTX, installOurCrds, messageOf, OUR_API_VERSION, pathOf } from './kube.js'
 import { yamlFilesIn } from './manifests.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const TOKEN = 'driver-test-token-0123456789abcdef'
 const RESYNC_SECONDS = 2

@@ -10,7 +10,7 @@ import { renderResource } from '../../hooks/render.js'
 import { binariesAvailable, setupControlPlane } from './control-plane.js'
 import { call, createObject, exampleObjects, HOOK_CTX, messageOf, variant } from './kube.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 /** Metacontroller v4.17.2's merge keys (pkg/dynamic/apply): a list is merged by key only when every item has it. */
 const MERGE_KEYS = ['containerPort', 'port', 'mountPath', 'name', 'uid', 'ip', 'path']
@@ -74,7 +74,11 @@ if (binariesAvailable(t)) {
       ['MoneroNetwork regtest example', net, true],
       [
         'MoneroNetwork, stagenet',
-        variant(net, (o: Json) => ((o.metadata.name = 'stage'), (o.spec.replicas = 3), (o.spec.template.spec.monerod.args = ['--stagenet']))),
+        variant(net, (o: Json) => {
+          o.metadata.name = 'stage'
+          o.spec.replicas = 3
+          o.spec.template.spec.monerod.args = ['--stagenet']
+        }),
         true,
       ],
       [
@@ -89,7 +93,10 @@ if (binariesAvailable(t)) {
       ],
       [
         'MoneroNodeSet with Tor (one-shot init container)',
-        variant(nodes, (o: Json) => ((o.metadata.name = 'tor-nodes'), (o.spec.tor = { enabled: true }))),
+        variant(nodes, (o: Json) => {
+          o.metadata.name = 'tor-nodes'
+          o.spec.tor = { enabled: true }
+        }),
         false,
       ],
     ]

@@ -654,7 +654,7 @@ if (binariesAvailable(t)) {
         t.equal(ok.status, 201, `a minimal ${kind} is accepted${ok.status === 201 ? '' : `: ${messageOf(ok)}`}`)
 
         for (const c of cases) {
-          let res
+          let res: Awaited<ReturnType<typeof createObject>>
           let hookView = c.object
           if (c.update) {
             const created = await createObject(kc, c.object, ns)

@@ -46,7 +46,7 @@ import {
 } from './kube.js'
 import type { KubeConfig } from '@kubernetes/client-node'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 /** A tap subtest (the last overload of t.test takes only the callback). */
 type T = Parameters<Parameters<typeof t.test>[0]>[0]
 

@@ -20,7 +20,7 @@ import {
   pathOf,
 } from './kube.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io'
 

@@ -17,7 +17,7 @@
  * namespaces, cni0, klbr0, the CNI result cache, sysctls restored, the run directory removed.
  * A cluster left by a killed process is torn down by the next start (or `main.js down`).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
 import { promises as dns } from 'node:dns'
 import { request as httpsRequest } from 'node:https'
@@ -382,7 +382,7 @@ function removeIptablesChains(): void {
       // Rules in other chains that jump to ours.
       for (const line of rules.split('\n')) {
         const m = /^-A (\S+) .*-j (\S+)/.exec(line)
-        if (m && m[1] && m[2] && !ours(m[1]) && ours(m[2])) {
+        if (m?.[1] && m[2] && !ours(m[1]) && ours(m[2])) {
           sh('sh', ['-c', `${tool} -w -t ${table} ${line.replace(/^-A /, '-D ')}`], { allowFail: true })
         }
       }
@@ -875,7 +875,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
           else reject(new Error(`ctr ${args.join(' ')}: ${err.trim()}`))
         })
       })
-    await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined))
+    await waitFor('containerd', ['containerd'], async () => {
+      if (!existsSync(socket)) return undefined
+      await ctr(['version'], 10_000)
+      return true
+    })
     // containerd's root (images, snapshots) is a cache kept between runs; containers of an
     // earlier run (their processes, mounts and network namespaces are gone) are forgotten here
     // so that the kubelet starts from an empty node.
@@ -888,7 +892,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       children.delete('containerd')
       rmSync(socket, { force: true })
       startProcess('containerd', binaries.containerd, ['--config', containerdConfig, '--log-level', 'warn'])
-      await waitFor('containerd', ['containerd'], async () => (existsSync(socket) ? (await ctr(['version'], 10_000), true) : undefined))
+      await waitFor('containerd', ['containerd'], async () => {
+        if (!existsSync(socket)) return undefined
+        await ctr(['version'], 10_000)
+        return true
+      })
     }
     phase(`containerd${stale.length ? ` (${stale.length} containers of an earlier run removed)` : ''}`)
     // Images load while the control plane starts; an archive already imported (its name

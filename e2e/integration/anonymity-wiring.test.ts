@@ -41,8 +41,8 @@ import type { KubeObject, SyncResponse } from '../../hooks/metacontroller.js'
 import { ANONYMITY_PATHS, type HiddenServiceStatus } from '../../hooks/nodes/anonymity.js'
 import { runInitNode } from '../../hooks/init-node/init-node.js'
 
-const TOR = process.env['TOR_BIN'] ?? 'tor'
-const I2PD = process.env['I2PD_BIN'] ?? 'i2pd'
+const TOR = process.env.TOR_BIN ?? 'tor'
+const I2PD = process.env.I2PD_BIN ?? 'i2pd'
 const skip = requireDaemons('the anonymity wiring test', [
   { bin: TOR, pkg: 'tor' },
   { bin: I2PD, pkg: 'i2pd' },

@@ -27,7 +27,7 @@ import {
 import { anonymityScope, deriveSeed, Purpose } from '../../hooks/anonymity/derive.js'
 import { buildI2pKeysFile, CryptoKeyType, parseI2pKeysFile, SigningKeyType } from '../../hooks/anonymity/i2p-keys.js'
 
-const I2PD = process.env['I2PD_BIN'] ?? 'i2pd'
+const I2PD = process.env.I2PD_BIN ?? 'i2pd'
 const skip = requireDaemons('the i2pd integration tests', [{ bin: I2PD, pkg: 'i2pd' }])
 const SECRET = TEST_KEY_SEED
 

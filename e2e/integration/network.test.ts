@@ -275,7 +275,10 @@ async function scenario(t: Test, v: Version): Promise<void> {
   const tStart = Date.now()
   const started = await Promise.all(pods.map((p) => p.start())).then(
     () => true,
-    (err: Error) => (t.fail(`${MEMBERS} pods start: ${err.message}`), false),
+    (err: Error) => {
+      t.fail(`${MEMBERS} pods start: ${err.message}`)
+      return false
+    },
   )
   if (!started) return
   t.pass(`${MEMBERS} pods started (init containers done, sidecars up)`)

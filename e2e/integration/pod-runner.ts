@@ -130,7 +130,7 @@ export class PodNetwork {
    * with the search path kubelet gives a pod, so a name not in hosts fails at once.
    */
   setHosts(ns: string, entries: readonly { ip: string; names: readonly string[] }[], searchNamespace = 'default'): void {
-    const text = ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...entries.map((e) => `${e.ip} ${e.names.join(' ')}`)].join('\n') + '\n'
+    const text = `${['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...entries.map((e) => `${e.ip} ${e.names.join(' ')}`)].join('\n')}\n`
     writeFileSync(`/etc/netns/${ns}/hosts`, text)
     writeFileSync(
       `/etc/netns/${ns}/resolv.conf`,
@@ -253,7 +253,6 @@ export class Pod {
   private stopping = false
   private readonly supervisors: Promise<void>[] = []
   private readonly opts: PodOptions
-  private readonly errors: string[] = []
 
   constructor(opts: PodOptions) {
     this.opts = opts

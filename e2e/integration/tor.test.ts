@@ -25,7 +25,7 @@ import {
   type TorKeyFiles,
 } from '../../hooks/anonymity/tor-keys.js'
 
-const TOR = process.env['TOR_BIN'] ?? 'tor'
+const TOR = process.env.TOR_BIN ?? 'tor'
 const skip = requireDaemons('the tor integration tests', [{ bin: TOR, pkg: 'tor' }])
 const SECRET = TEST_KEY_SEED
 

@@ -152,8 +152,8 @@ interface Obj {
   apiVersion: string
   kind: string
   metadata: { name: string; namespace?: string; uid?: string; generation?: number; ownerReferences?: { uid: string }[]; labels?: Record<string, string> }
-  spec?: any // eslint-disable-line @typescript-eslint/no-explicit-any
-  status?: any // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec?: any
+  status?: any
 }
 
 class Cluster {
@@ -486,7 +486,7 @@ async function main(): Promise<number> {
       const c = new Cluster(kubeconfig, tools)
       log('diagnostics: hook server logs and recent events')
       process.stdout.write(c.tryKubectl(['-n', OPERATOR_NS, 'logs', `deployment/${RELEASE}`, '--tail=50']).stdout)
-      process.stdout.write(c.tryKubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']).stdout.split('\n').slice(-30).join('\n') + '\n')
+      process.stdout.write(`${c.tryKubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']).stdout.split('\n').slice(-30).join('\n')}\n`)
     }
     return 1
   } finally {

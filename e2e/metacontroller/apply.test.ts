@@ -20,7 +20,7 @@ import {
   type JsonObject,
 } from './apply.js'
 
-type Obj = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>
 
 /** What the apiserver would hand back after a create: the sent object plus server fields. */
 function stored(sent: JsonObject, extra: (o: Obj) => void = () => {}): Obj {

@@ -68,11 +68,11 @@ export function toJson<T>(value: T): Json {
 
 /** Own property read that never reaches the prototype (a key may be "__proto__"). */
 function own(obj: JsonObject, key: string): Json | undefined {
-  return Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined
+  return Object.hasOwn(obj, key) ? obj[key] : undefined
 }
 
 function has(obj: JsonObject, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(obj, key)
+  return Object.hasOwn(obj, key)
 }
 
 /** Own property write that never sets the prototype. */

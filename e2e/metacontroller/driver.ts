@@ -53,7 +53,7 @@ import { KubeClient, type ResourceInfo, messageOf, resourcePath } from './kube-c
 import { ListWatch, keyOf } from './list-watch.js'
 import { LAST_APPLIED_ANNOTATION, applyDesired, defaultNamespace, diffPaths, forCreate, jsonEqual, type Json as JsonValue } from './apply.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 /** A webhook as a CompositeController declares it. */
 export interface Webhook {
@@ -197,7 +197,9 @@ export async function startDriver(opts: DriverOptions): Promise<Driver> {
   }
   return {
     stats,
-    resyncAll: () => runners.forEach((r) => r.enqueueAll()),
+    resyncAll: () => {
+      for (const r of runners) r.enqueueAll()
+    },
     updateCount: () => stats.updates.length,
     async idle(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs

@@ -16,7 +16,7 @@ import {
 } from '../../hooks/monerominingnodeset/max-unavailable.js'
 import { parentWith, statefulSetOf, syncOk } from '../../hooks/monerominingnodeset/testing.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const spec = { replicas: 4, maxUnavailable: '25%', xmrig: { args: ['-o', 'p:1', '-u', 'w'] } }
 const parent = parentWith(spec)

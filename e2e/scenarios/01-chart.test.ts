@@ -4,7 +4,7 @@
 import t from 'tap'
 import { OPERATOR_NS, RELEASE, podReady, scenarioEnv, setupScenario } from './harness.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const env = scenarioEnv(t)
 if (env) {

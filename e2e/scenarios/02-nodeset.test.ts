@@ -8,7 +8,7 @@ import t from 'tap'
 import { exampleObjects } from '../apiserver/kube.js'
 import { SMALL, STORAGE_SIZE, pathFor, phase, podHttp, podReady, scenarioEnv, setupScenario } from './harness.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const env = scenarioEnv(t, ['monerodImage'])
 if (env) {

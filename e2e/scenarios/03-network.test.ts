@@ -6,7 +6,7 @@ import t from 'tap'
 import { exampleObjects } from '../apiserver/kube.js'
 import { GiveUp, SMALL, STORAGE_SIZE, monerodRpc, pathFor, phase, podReady, scenarioEnv, setupScenario } from './harness.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 /** Any mainnet address is a valid regtest address (MONERO.md). */
 const ADDRESS = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A'

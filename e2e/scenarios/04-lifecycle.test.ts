@@ -4,7 +4,7 @@
 import t from 'tap'
 import { OFFLINE_ARGS, OPERATOR_NS, RELEASE, SMALL, STORAGE_SIZE, pathFor, phase, podReady, scenarioEnv, setupScenario } from './harness.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const env = scenarioEnv(t, ['monerodImage'])
 if (env) {

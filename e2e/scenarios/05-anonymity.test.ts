@@ -6,7 +6,7 @@ import t from 'tap'
 import { exampleObjects } from '../apiserver/kube.js'
 import { OFFLINE_ARGS, SMALL, STORAGE_SIZE, pathFor, phase, podReady, scenarioEnv, setupScenario } from './harness.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const env = scenarioEnv(t, ['monerodImage'])
 if (env) {

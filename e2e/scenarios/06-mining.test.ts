@@ -12,7 +12,7 @@
 import t from 'tap'
 import { SMALL, STORAGE_SIZE, RPC_PORT, monerodRpc, pathFor, phase, podHttp, podReady, scenarioEnv, setupScenario, type Scenario } from './harness.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 /**
  * Every hash at difficulty 1 is a block: two miners would send monerod dozens of (mostly stale)

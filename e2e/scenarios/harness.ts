@@ -25,12 +25,11 @@
 import { spawnSync } from 'node:child_process'
 import { KubeConfig } from '@kubernetes/client-node'
 import { findHelm } from '../../charts/helm.js'
-import type { KubeObject } from '../../hooks/metacontroller.js'
 import { repoPath } from '../../hooks/paths.js'
 import { controllersIn, startDriver, type Driver, type HookAccess } from '../metacontroller/driver.js'
 import { KubeClient, messageOf } from '../metacontroller/kube-client.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 export const OPERATOR_NS = 'monero-operator'
 export const RELEASE = 'monero-operator'

@@ -69,7 +69,7 @@ function add(p: Point, q: Point): Point {
  */
 export function ed25519PublicKeyFromScalar(scalar32: Uint8Array): Buffer {
   if (scalar32.length !== 32) throw new RangeError(`ed25519 scalar must be 32 bytes, got ${scalar32.length}`)
-  let k = BigInt('0x' + Buffer.from(scalar32).reverse().toString('hex'))
+  let k = BigInt(`0x${Buffer.from(scalar32).reverse().toString('hex')}`)
   let result: Point = [0n, 1n, 1n, 0n]
   let base: Point = [BX, BY, 1n, mod(BX * BY)]
   while (k > 0n) {

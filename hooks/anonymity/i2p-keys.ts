@@ -176,7 +176,6 @@ export function parseI2pKeysFile(buf: Uint8Array): ParsedI2pKeys {
     throw new RangeError(`${name}: truncated (${data.length} bytes, want ${expected} for signing type ${signingKeyType}, crypto type ${cryptoKeyType})`)
   }
   const identity = data.subarray(0, identityLength)
-  const cryptoPrivate = data.subarray(identityLength, identityLength + cryptoPrivateLength)
   const signingPrivate = data.subarray(identityLength + cryptoPrivateLength, expected)
   if (signingPrivate.every((b) => b === 0)) {
     throw new RangeError(`${name}: offline-signed keys (all-zero signing private key) are not supported`)

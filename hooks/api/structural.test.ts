@@ -9,7 +9,7 @@ import { miningSpecSchema } from '../monerominingnodeset/crd.js'
 import type { NodeSpec } from '../node-spec/types.js'
 import type { MoneroMiningNodeSetSpec } from '../monerominingnodeset/types.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 // Checked by the compiler (tsc is part of npm test): a defaulted property is present in the
 // type, an Optional one is not.

@@ -112,7 +112,7 @@ const OPTIONS = {
 } as const
 
 export function parseInitNodeArgs(argv: string[]): InitNodeOptions {
-  let values
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true; allowPositionals: false }>>['values']
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values
   } catch (err) {
@@ -202,7 +202,7 @@ export function layOutHiddenServices(opts: InitNodeOptions, replica: number): { 
   if (opts.torKeys && opts.torOut) {
     const entry = `${replica}.${TOR_SECRET_KEY_FILE}`
     const secretKeyFile = readFileSync(join(opts.torKeys, entry))
-    let parsed
+    let parsed: ReturnType<typeof parseTorSecretKeyFile>
     try {
       parsed = parseTorSecretKeyFile(secretKeyFile)
     } catch (err) {

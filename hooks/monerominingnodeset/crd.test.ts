@@ -10,7 +10,7 @@ import { repoPath } from '../paths.js'
 import { DEFAULT_METRICS_PORT } from './defaults.js'
 import { SPEC_RULES } from './validate.js'
 
-type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>
 
 const crd = buildMoneroMiningNodeSetCrd() as Json
 const version = crd.spec.versions[0]

@@ -40,7 +40,7 @@ function walk(input: string, onText: (s: string) => void, onVar: (name: string, 
         i = close + 1
       }
     } else {
-      text += '$' + next
+      text += `$${next}`
       i += 2
     }
   }

@@ -121,7 +121,7 @@ export function checkMiningSpec(spec: MoneroMiningNodeSetSpec): void {
       }
     }
   }
-  ;(spec.xmrig.args ?? []).forEach((a, i) => check(`spec.xmrig.args[${i}]`, a))
+  for (const [i, a] of (spec.xmrig.args ?? []).entries()) check(`spec.xmrig.args[${i}]`, a)
   if (spec.pool) {
     check('spec.pool.url', spec.pool.url)
     check('spec.pool.user', spec.pool.user)

@@ -1,5 +1,5 @@
 import { commonLabels, type SetIdentity } from '../labels.js'
-import { type Parent, type SyncRequest, type SyncResponse } from '../metacontroller.js'
+import type { Parent, SyncRequest, SyncResponse } from '../metacontroller.js'
 import { nettypeOf } from '../node-spec/nettype.js'
 import { podName, workloadName } from '../names.js'
 import { buildNodeFeatures } from '../nodes/features.js'

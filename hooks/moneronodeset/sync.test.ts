@@ -305,7 +305,7 @@ t.test('property: valid specs always yield the full child set, deterministically
       // --in-peers needs its value: keep the pair together
       const args = s.monerod?.args
       if (args && args.includes('--in-peers') !== args.includes('32')) return true
-      if (args && args.includes('32') && args.indexOf('32') !== args.indexOf('--in-peers') + 1) return true
+      if (args?.includes('32') && args.indexOf('32') !== args.indexOf('--in-peers') + 1) return true
       const parent = { ...example, spec: s as Record<string, unknown> }
       const a = handleSync(handler, syncRequest(parent), ctx)
       const b = handleSync(handler, syncRequest(parent), ctx)

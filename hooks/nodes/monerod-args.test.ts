@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { ArgumentError, detectNetType, mergeMonerodArgs, parseMonerodArgs, resolveOptionName, type ParsedOption } from './monerod-args.js'
+import { type ArgumentError, detectNetType, mergeMonerodArgs, parseMonerodArgs, resolveOptionName, type ParsedOption } from './monerod-args.js'
 import { MONEROD_OPTIONS, MONEROD_OPTION_NAMES } from './monerod-options.js'
 import { RESERVED } from './monerod-container.js'
 
