@@ -8,14 +8,7 @@ import type { AnonymitySpec } from '../node-spec/types.js'
 import { I2PD_P2P_KEYS_FILE, I2PD_RPC_KEYS_FILE } from '../anonymity/configs.js'
 import { anonymityScope, deriveSeed, Purpose, type AnonymityNetwork } from '../anonymity/derive.js'
 import { buildI2pKeysFile, parseI2pKeysFile } from '../anonymity/i2p-keys.js'
-import {
-  buildTorKeyFiles,
-  parseTorKeyFiles,
-  parseTorSecretKeyFile,
-  TOR_HOSTNAME_FILE,
-  TOR_PUBLIC_KEY_FILE,
-  TOR_SECRET_KEY_FILE,
-} from '../anonymity/tor-keys.js'
+import { buildTorKeyFiles, parseTorKeyFiles, TOR_HOSTNAME_FILE, TOR_PUBLIC_KEY_FILE, TOR_SECRET_KEY_FILE } from '../anonymity/tor-keys.js'
 import { MAX_ANONYMOUS_REPLICAS } from '../node-spec/schema.js'
 import type { ChildMap, KubeObject } from '../metacontroller.js'
 import { SpecError } from '../rules.js'
@@ -47,21 +40,11 @@ export interface KeysInput {
   readonly specPath: string
 }
 
-// Computing an address from a tor secret key is a few milliseconds of BigInt arithmetic; a
-// 100-replica set would spend that on every sync. The functions memoised here are pure, so
-// remembering their results changes nothing but the time.
-const MEMO_LIMIT = 4096
-const memo = new Map<string, string>()
-function memoised(key: string, compute: () => string): string {
-  const hit = memo.get(key)
-  if (hit !== undefined) return hit
-  const value = compute()
-  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string)
-  memo.set(key, value)
-  return value
+/** One key file of a replica, checked, and the address it publishes. */
+interface ResolvedKey {
+  readonly data: Buffer
+  readonly address: string
 }
-export const onionOf = (secretKeyFile: Buffer): string => memoised(`tor:${secretKeyFile.toString('base64')}`, () => parseTorSecretKeyFile(secretKeyFile).onion)
-export const b32Of = (keysFile: Buffer): string => memoised(`i2p:${keysFile.toString('base64')}`, () => parseI2pKeysFile(keysFile).b32)
 
 /** Key files of one network: which Secret entries a replica needs, and how to make them. */
 interface NetworkKeys {
@@ -71,9 +54,12 @@ interface NetworkKeys {
   readonly files: readonly string[]
   /** Every file this network may have in the Secret (kept when observed). */
   readonly known: readonly string[]
-  derive(seed: Uint8Array, replica: number, file: string): Buffer
-  /** Throws a RangeError when `data` is not a usable key file. */
-  check(file: string, data: Buffer, extra: (file: string) => Buffer | undefined): void
+  derive(seed: Uint8Array, replica: number, file: string): ResolvedKey
+  /**
+   * Checks a key file (and, for tor, the optional public key and hostname beside it in the same
+   * Secret) and returns the address it publishes; throws a RangeError when it is not usable.
+   */
+  accept(file: string, data: Buffer, other: (file: string) => Buffer | undefined): string
 }
 
 function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkKeys {
@@ -84,14 +70,11 @@ function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
     known: [TOR_SECRET_KEY_FILE],
     derive: (seed, replica) => {
       const scope = anonymityScope({ network: 'tor', namespace, name, replica, rotation: spec.rotation })
-      return buildTorKeyFiles(deriveSeed(seed, scope, Purpose.torOnionService, 32)).secretKeyFile
+      const files = buildTorKeyFiles(deriveSeed(seed, scope, Purpose.torOnionService, 32))
+      return { data: files.secretKeyFile, address: files.hostname.trim() }
     },
-    check: (_file, data, extra) => {
-      onionOf(data)
-      const publicKeyFile = extra(TOR_PUBLIC_KEY_FILE)
-      const hostname = extra(TOR_HOSTNAME_FILE)
-      if (publicKeyFile || hostname) parseTorKeyFiles({ secretKeyFile: data, publicKeyFile, hostname: hostname?.toString('utf8') })
-    },
+    accept: (_file, data, other) =>
+      parseTorKeyFiles({ secretKeyFile: data, publicKeyFile: other(TOR_PUBLIC_KEY_FILE), hostname: other(TOR_HOSTNAME_FILE)?.toString('utf8') }).onion,
   }
 }
 
@@ -105,11 +88,10 @@ function i2pKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
     derive: (seed, replica, file) => {
       const scope = anonymityScope({ network: 'i2p', namespace, name, replica, rotation: spec.rotation })
       const purpose = file === I2PD_RPC_KEYS_FILE ? Purpose.i2pRestrictedRpc : Purpose.i2pP2p
-      return buildI2pKeysFile(deriveSeed(seed, scope, purpose, 32)).keysFile
+      const built = buildI2pKeysFile(deriveSeed(seed, scope, purpose, 32))
+      return { data: built.keysFile, address: built.b32 }
     },
-    check: (_file, data) => {
-      b32Of(data)
-    },
+    accept: (_file, data) => parseI2pKeysFile(data).b32,
   }
 }
 
@@ -133,31 +115,18 @@ function relatedSecret(related: ChildMap | undefined, namespace: string, name: s
 }
 
 /**
- * Resolve every needed key file of one network into `entries` (the keys Secret's content)
- * and check that nothing is missing. Throws SpecError with a message fit for the user.
+ * Resolve every needed key file of one network into `resolved` (the keys Secret's content and
+ * the address of each entry) and check that nothing is missing. Throws SpecError with a
+ * message fit for the user.
  */
 function resolveNetwork(
   keys: NetworkKeys,
   input: KeysInput,
   observed: Map<string, Buffer>,
   observedRotation: string | undefined,
-  entries: Map<string, Buffer>,
+  resolved: Map<string, ResolvedKey>,
 ): void {
   const field = `${input.specPath}.${keys.network}`
-  // 2. our own Secret, when it was made for this rotation: keep every valid entry, also of
-  //    replicas scaled away (bounded by the replica limit), so scaling up restores them.
-  if (observedRotation === keys.spec.rotation) {
-    for (const [key, data] of observed) {
-      const m = ENTRY.exec(key)
-      if (!m || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
-      try {
-        keys.check(m[2] as string, data, () => undefined)
-        entries.set(key, data)
-      } catch {
-        // not a usable key (edited by hand?): derive or take the user's instead
-      }
-    }
-  }
   // 1. the user's Secret wins for every replica it must cover.
   const secretName = keys.spec.keysSecretName
   if (secretName) {
@@ -177,11 +146,24 @@ function resolveNetwork(
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} has no entry "${key}" (every replica 0..${input.replicas - 1} needs one)`)
         }
         try {
-          keys.check(file, value, (other) => data.get(keyEntry(replica, other)))
+          resolved.set(key, { data: value, address: keys.accept(file, value, (other) => data.get(keyEntry(replica, other))) })
         } catch (err) {
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} entry "${key}": ${(err as Error).message}`)
         }
-        entries.set(key, value)
+      }
+    }
+  }
+  // 2. our own Secret, when it was made for this rotation: keep every valid entry the user's
+  //    Secret does not replace, also of replicas scaled away (bounded by the replica limit),
+  //    so scaling up restores them.
+  if (observedRotation === keys.spec.rotation) {
+    for (const [key, data] of observed) {
+      const m = ENTRY.exec(key)
+      if (!m || resolved.has(key) || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
+      try {
+        resolved.set(key, { data, address: keys.accept(m[2] as string, data, () => undefined) })
+      } catch {
+        // not a usable key (edited by hand?): derive it instead
       }
     }
   }
@@ -189,14 +171,14 @@ function resolveNetwork(
   for (let replica = 0; replica < input.replicas; replica++) {
     for (const file of keys.files) {
       const key = keyEntry(replica, file)
-      if (entries.has(key)) continue
+      if (resolved.has(key)) continue
       if (!input.keySeed) {
         throw new SpecError(
           field,
           `no ${keys.network} keys for replica ${replica}: the hook server has no key seed. Configure KEY_SEED_FILE on the hook server (the Helm chart does), or set ${field}.keysSecretName to a Secret with your own keys`,
         )
       }
-      entries.set(key, keys.derive(input.keySeed, replica, file))
+      resolved.set(key, keys.derive(input.keySeed, replica, file))
     }
   }
 }
@@ -225,29 +207,29 @@ export function resolveHiddenServiceKeys(
 ): HiddenServiceKeys {
   const observed = secretData(observedSecret)
   const observedAnnotations = observedSecret?.metadata.annotations ?? {}
-  const entries = new Map<string, Buffer>()
+  const resolved = new Map<string, ResolvedKey>()
   const annotations: Record<string, string> = {}
   for (const network of ['tor', 'i2p'] as const) {
     const networkSpec = network === 'tor' ? tor : i2p
     const observedRotation = observedAnnotations[rotationAnnotation(network)]
     if (!networkSpec) continue
     const keys = network === 'tor' ? torKeys(networkSpec, input.namespace, input.name) : i2pKeys(networkSpec, input.namespace, input.name)
-    resolveNetwork(keys, input, observed, observedRotation, entries)
+    resolveNetwork(keys, input, observed, observedRotation, resolved)
     annotations[rotationAnnotation(network)] = networkSpec.rotation
   }
   const data: Record<string, string> = {}
-  for (const key of [...entries.keys()].sort(compareEntries)) data[key] = (entries.get(key) as Buffer).toString('base64')
+  for (const key of [...resolved.keys()].sort(compareEntries)) data[key] = (resolved.get(key) as ResolvedKey).data.toString('base64')
 
   const hiddenServices: HiddenServiceStatus[] = []
   for (let replica = 0; replica < input.replicas; replica++) {
-    const entry = (file: string) => entries.get(keyEntry(replica, file))
+    const address = (file: string) => resolved.get(keyEntry(replica, file))?.address
     const s: HiddenServiceStatus = { replica }
-    const torKey = tor ? entry(TOR_SECRET_KEY_FILE) : undefined
-    if (torKey) s.onion = onionOf(torKey)
-    const p2p = i2p?.publish.p2p ? entry(I2PD_P2P_KEYS_FILE) : undefined
-    if (p2p) s.i2p = b32Of(p2p)
-    const rpc = i2p?.publish.restrictedRpc ? entry(I2PD_RPC_KEYS_FILE) : undefined
-    if (rpc) s.i2pRestrictedRpc = b32Of(rpc)
+    const onion = tor ? address(TOR_SECRET_KEY_FILE) : undefined
+    if (onion) s.onion = onion
+    const p2p = i2p?.publish.p2p ? address(I2PD_P2P_KEYS_FILE) : undefined
+    if (p2p) s.i2p = p2p
+    const rpc = i2p?.publish.restrictedRpc ? address(I2PD_RPC_KEYS_FILE) : undefined
+    if (rpc) s.i2pRestrictedRpc = rpc
     hiddenServices.push(s)
   }
   return { data, annotations, hiddenServices }
