@@ -22,32 +22,50 @@ const handler = HANDLERS.find((h) => h.kind === 'MoneroNodeSet')
 if (!handler) throw new Error('no MoneroNodeSet handler')
 const both = { enabled: true, publish: { p2p: true, restrictedRpc: true } }
 
-function spec(replicas: number, anonymous: boolean): CaseSpec {
+const USER_SECRET = 'my-keys'
+const users = { ...both, keysSecretName: USER_SECRET }
+
+function spec(replicas: number, anonymous: boolean, user = false): CaseSpec {
   return {
     name: 'hidden-service keys',
     kind: 'MoneroNodeSet',
     example: 'moneronodeset.yaml',
     replicas,
-    specPatch: anonymous ? { tor: both, i2p: both } : {},
+    specPatch: anonymous ? (user ? { tor: users, i2p: users } : { tor: both, i2p: both }) : {},
   }
 }
 
 const seedOf = (set: number) => new TextEncoder().encode(`hidden-service keys timing seed #${set}, not a secret`)
 
 /**
- * The resync request of one set (JSON), as Metacontroller sends it once the children exist;
- * `unrecorded`: with the keys Secret as a version without the checked-keys record wrote it.
+ * The resync request of one set (JSON), as Metacontroller sends it once the children exist.
+ * `unrecorded`: the keys Secret as a version without the checked-keys record wrote it;
+ * `user`: every key comes from the user's Secret (keysSecretName), sent in `related`.
  */
-function renderResync(replicas: number, anonymous: boolean, set: number, unrecorded = false): string {
-  const parent = caseParent(spec(replicas, anonymous))
+function renderResync(replicas: number, anonymous: boolean, set: number, variant: 'recorded' | 'unrecorded' | 'user' = 'recorded'): string {
   const ctx = { config: { ...BENCH_CONFIG, keySeed: seedOf(set) }, now: BENCH_NOW }
-  const first = handleSync(handler as (typeof HANDLERS)[number], syncRequest(parent, [], 'v2', [...(handler?.childResources ?? [])]), ctx)
-  if (isHookError(first)) throw new Error(first.message)
+  const declared = [...(handler?.childResources ?? [])]
+  const sync = (parent: KubeObject, observed: KubeObject[], related: Record<string, unknown>) => {
+    const body = { ...syncRequest(parent, observed, 'v2', declared), related }
+    const r = handleSync(handler as (typeof HANDLERS)[number], body, ctx)
+    if (isHookError(r)) throw new Error(r.message)
+    return { body, r }
+  }
+  let parent = caseParent(spec(replicas, anonymous))
+  let related: Record<string, unknown> = {}
+  let first = sync(parent, [], related).r
+  if (variant === 'user') {
+    const ours = first.children.find((c) => c.kind === 'Secret') as KubeObject
+    const mine = { apiVersion: 'v1', kind: 'Secret', metadata: { name: USER_SECRET, namespace: parent.metadata.namespace }, type: 'Opaque', data: ours.data }
+    related = { 'Secret.v1': { [`${parent.metadata.namespace}/${USER_SECRET}`]: mine } }
+    parent = caseParent(spec(replicas, anonymous, true))
+    first = sync(parent, [], related).r
+  }
   const observed = first.children.map((c, i) => asObserved(c, parent, i))
   const secret = observed.find((c) => c.kind === 'Secret') as KubeObject | undefined
   if (anonymous && !secret) throw new Error('no keys Secret among the children')
-  if (unrecorded) delete secret?.metadata.annotations?.[CHECKED_KEYS_ANNOTATION]
-  return JSON.stringify(syncRequest({ ...parent, status: first.status }, observed, 'v2', [...(handler?.childResources ?? [])]))
+  if (variant === 'unrecorded') delete secret?.metadata.annotations?.[CHECKED_KEYS_ANNOTATION]
+  return JSON.stringify(sync({ ...parent, status: first.status }, observed, related).body)
 }
 
 function median(xs: number[]): number {
@@ -77,12 +95,13 @@ interface Job {
 if (!isMainThread) {
   const { replicas, sets } = workerData as Job
   const anonymous = Array.from({ length: sets }, (_, set) => renderResync(replicas, true, set))
-  const unrecorded = Array.from({ length: sets }, (_, set) => renderResync(replicas, true, sets + set, true))
-  parentPort?.postMessage({ anonymous, unrecorded, plain: renderResync(replicas, false, 0) })
+  const unrecorded = Array.from({ length: sets }, (_, set) => renderResync(replicas, true, sets + set, 'unrecorded'))
+  const user = Array.from({ length: sets }, (_, set) => renderResync(replicas, true, 2 * sets + set, 'user'))
+  parentPort?.postMessage({ anonymous, unrecorded, user, plain: renderResync(replicas, false, 0) })
 } else {
   const replicas = Number(process.argv[2] ?? 100)
   const sets = Number(process.argv[3] ?? 10)
-  const rendered = await new Promise<{ anonymous: string[]; unrecorded: string[]; plain: string }>((resolve, reject) => {
+  const rendered = await new Promise<{ anonymous: string[]; unrecorded: string[]; user: string[]; plain: string }>((resolve, reject) => {
     const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { replicas, sets } satisfies Job })
     worker.once('message', resolve)
     worker.once('error', reject)
@@ -95,9 +114,11 @@ if (!isMainThread) {
   const later: number[] = []
   for (let pass = 0; pass < 5; pass++) later.push(...timeResyncs(rendered.anonymous, (i) => i))
   const unrecorded = timeResyncs(rendered.unrecorded, (i) => sets + i)
+  const user = timeResyncs(rendered.user, (i) => 2 * sets + i)
   console.log(`MoneroNodeSet(${replicas}) resync, observed children present`)
   console.log(`  without tor/i2p:                      ${fmt(plain)}`)
   console.log(`  tor+i2p (p2p+rpc), first resync/set:  ${fmt(firstPass)}`)
   console.log(`  tor+i2p (p2p+rpc), later resyncs:     ${fmt(later)}`)
   console.log(`  tor+i2p, Secret without checked-keys: ${fmt(unrecorded)}`)
+  console.log(`  tor+i2p, all keys from keysSecretName: ${fmt(user)}`)
 }

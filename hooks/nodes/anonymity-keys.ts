@@ -76,6 +76,11 @@ interface NetworkKeys {
    * and hostname the user may put beside a tor key, still are).
    */
   accept(file: string, data: Buffer, other: (file: string) => Buffer | undefined, checked: string | undefined): string
+  /**
+   * Whether a key from the user's Secret may be taken on the checked-keys record: only when
+   * the record cannot change the address it publishes.
+   */
+  readonly userKeysOnRecord: boolean
 }
 
 /** The public key of an onion address, or undefined when it is not one. */
@@ -104,6 +109,8 @@ function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
         { secretKeyFile: data, publicKeyFile: other(TOR_PUBLIC_KEY_FILE), hostname: other(TOR_HOSTNAME_FILE)?.toString('utf8') },
         publicKeyOfOnion(checked),
       ).onion,
+    // The record holds the public key the onion is computed from.
+    userKeysOnRecord: false,
   }
 }
 
@@ -126,6 +133,8 @@ function i2pKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
       const b32 = checked === undefined ? undefined : parseI2pKeysFile(data, { signingKeyChecked: true }).b32
       return b32 !== undefined && b32 === checked ? b32 : parseI2pKeysFile(data).b32
     },
+    // The record only spares the signing key check; init-node still makes it in the pod.
+    userKeysOnRecord: true,
   }
 }
 
@@ -170,15 +179,18 @@ type CheckedKeys = ReadonlyMap<string, readonly [string, string]>
  * same when the key seed is lost or changed), and leaves the Secret's data as it was: tor's
  * own file and i2pd's keys files, nothing a user's Secret must add.
  *
- * How far it is trusted: an entry is taken without the Ed25519 check only when its bytes
+ * How far it is trusted: only for entries of our own Secret, and only when an entry's bytes
  * have the digest recorded beside the address (any edit of a key, by hand or a restore,
- * makes it checked in full again), and the key file's layout is always checked. A key in
- * the user's Secret is taken on the record only when it is byte for byte a key we checked
- * (the user's own public key and hostname are compared with that); every other user key is
- * checked against its secret key on every sync. The record is not a signature: whoever can
- * write it can write the keys it describes in the same object, which gives the same power
- * (status and pods then name an onion of the writer's choosing). Pods never rely on it:
- * init-node checks every key file it lays out in full.
+ * makes it checked in full again); the key file's layout is always checked. The record is
+ * not a signature: whoever can write it can write the keys it describes in the same object,
+ * which gives the same power (status and pods then name an onion of the writer's choosing).
+ * Tor keys in the user's Secret (keysSecretName) are checked against their secret keys on
+ * every sync: a user key our record vouched for would let a writer of our Secret override
+ * the onion of a key the user's Secret owns. So such a set still pays one Ed25519 operation
+ * per replica and sync. An i2p key's address is the hash of its own destination whatever
+ * the record says, so a user's i2p key byte-identical to a recorded one skips only the
+ * signing key check. Pods never rely on the record: init-node checks every key file it lays
+ * out in full.
  */
 function readCheckedKeys(annotations: Record<string, string>): CheckedKeys {
   const out = new Map<string, readonly [string, string]>()
@@ -210,10 +222,13 @@ function resolveNetwork(
   resolved: Map<string, ResolvedKey>,
 ): void {
   const field = `${input.specPath}.${keys.network}`
-  /** Checks `data` for entry `key` with `accept` (given the record's address when it is about these bytes). */
-  const take = (key: string, data: Buffer, accept: (checkedAddress: string | undefined) => string): void => {
+  /**
+   * Checks `data` for entry `key` with `accept`, given the record's address when the record
+   * is about these bytes and may be used (`recorded`).
+   */
+  const take = (key: string, data: Buffer, recorded: boolean, accept: (checkedAddress: string | undefined) => string): void => {
     const digest = digestOf(data)
-    const record = checked.get(key)
+    const record = recorded ? checked.get(key) : undefined
     resolved.set(key, { data, digest, address: accept(record && record[0] === digest ? record[1] : undefined) })
   }
   // 1. the user's Secret wins for every replica it must cover.
@@ -235,7 +250,7 @@ function resolveNetwork(
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} has no entry "${key}" (every replica 0..${input.replicas - 1} needs one)`)
         }
         try {
-          take(key, value, (checkedAddress) => keys.accept(file, value, (other) => data.get(keyEntry(replica, other)), checkedAddress))
+          take(key, value, keys.userKeysOnRecord, (checkedAddress) => keys.accept(file, value, (other) => data.get(keyEntry(replica, other)), checkedAddress))
         } catch (err) {
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} entry "${key}": ${(err as Error).message}`)
         }
@@ -250,7 +265,7 @@ function resolveNetwork(
       const m = ENTRY.exec(key)
       if (!m || resolved.has(key) || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
       try {
-        take(key, data, (checkedAddress) => keys.accept(m[2] as string, data, () => undefined, checkedAddress))
+        take(key, data, true, (checkedAddress) => keys.accept(m[2] as string, data, () => undefined, checkedAddress))
       } catch {
         // not a usable key (edited by hand?): derive it instead
       }

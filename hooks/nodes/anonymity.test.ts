@@ -281,7 +281,7 @@ t.test('checked-keys record: unchanged entries are taken on it, anything else is
   misnamedSecret.metadata.annotations = { ...misnamedSecret.metadata.annotations, 'utxo.com.br/checked-keys': JSON.stringify(wrong) }
   t.equal(services(sync(parent, { observed: misnamed }))[0]!.i2p, services(a)[0]!.i2p)
 
-  // A user's key equal to a recorded one: the user's public key and hostname are still compared.
+  // A user's key equal to a recorded one is still checked in full, with the user's hostname.
   const user = { enabled: true, keysSecretName: 'my-keys' }
   const userParent = parentOf({ tor: user })
   const donor = sync(parentOf({ tor: { enabled: true } }))
