@@ -2,8 +2,10 @@
  * By-hand timing of the hidden-service keys on a resync (not a test: timings depend on the
  * machine). A 100-replica MoneroNodeSet with tor and i2p, both publishing p2p and the
  * restricted RPC, whose keys Secret is already among the observed children: what every
- * resync of such a set costs. The same set without tor and i2p is timed beside it, so the
- * difference is what the keys cost.
+ * resync of such a set costs. Also timed: the same set without tor and i2p (the difference
+ * is what the keys cost), its keys Secret as written before the checked-keys record existed,
+ * and a set whose keys all come from the user's Secret (keysSecretName). Results and the
+ * design they led to: the comment above readCheckedKeys in hooks/nodes/anonymity-keys.ts.
  *
  * Each set gets its own key seed, and the requests are rendered in a worker thread, so no
  * process-wide state of this thread has seen their keys before the first timed pass.

@@ -169,17 +169,22 @@ type CheckedKeys = ReadonlyMap<string, readonly [string, string]>
  * Why a record of checked keys, and neither an Ed25519 multiplication per key file on every
  * sync nor the memo of addresses keyed by secret keys in the server's memory it replaced.
  * Measured with e2e/bench/hidden-service-keys.ts: one resync of a 100-replica MoneroNodeSet
- * with tor and i2p (both publishing p2p and the restricted RPC), its keys Secret observed; a
- * 2-core machine under a concurrent build (load 8-13), medians:
- *   before (BigInt curve arithmetic + memo):  333 ms on the first resync per set, 2.3 ms after
- *   @noble/curves, no memo, no record:        ~180 ms on every resync (300 Ed25519 operations)
- *   @noble/curves, this record:               SEE_AFTER
+ * with tor and i2p (both publishing p2p and the restricted RPC), its keys Secret observed,
+ * on a shared 2-core machine (load 3-4), medians of three runs, ms per sync:
+ *                                         steady state   first resync   all keys from
+ *                                         (keys known)   of a set       keysSecretName
+ *   before: BigInt arithmetic + memo          1.6-3.0       190-300      1.6-3 / 180-270
+ *   @noble/curves, no memo, no record         100-180       100-180        100-180
+ *   @noble/curves + this record               3.2-5.7        10-20          28-61
+ * (300 Ed25519 operations per sync without the record, one for every key file; the memo was
+ * cheap only while the process lived and remembered. A Secret written before the record
+ * existed pays the full check once, 100-180 ms, and carries the record from then on.)
  * The record lives in the keys Secret, which Metacontroller keeps re-asserting (no hidden
  * state, ARCHITECTURE.md rule 9), depends on nothing but the entries (the children stay the
  * same when the key seed is lost or changed), and leaves the Secret's data as it was: tor's
  * own file and i2pd's keys files, nothing a user's Secret must add.
  *
- * How far it is trusted: only for entries of our own Secret, and only when an entry's bytes
+ * How far it is trusted: for the entries of our own Secret, and only when an entry's bytes
  * have the digest recorded beside the address (any edit of a key, by hand or a restore,
  * makes it checked in full again); the key file's layout is always checked. The record is
  * not a signature: whoever can write it can write the keys it describes in the same object,
