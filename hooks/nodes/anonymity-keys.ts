@@ -2,7 +2,8 @@
  * The hidden-service keys of a set of monerod pods: which key files every replica needs, where
  * each comes from (the user's Secret, our own Secret when made for the same rotation, or the
  * key seed), the content and annotations of the keys Secret, and the public addresses for
- * status. See anonymity.ts for the rules; key material never leaves the returned Secret data.
+ * status. See anonymity.ts for the rules; key material never leaves the returned Secret data
+ * (its annotations hold only rotations, addresses and digests).
  */
 import { createHash } from 'node:crypto'
 import type { AnonymitySpec } from '../node-spec/types.js'
