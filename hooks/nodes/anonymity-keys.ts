@@ -171,12 +171,12 @@ type CheckedKeys = ReadonlyMap<string, readonly [string, string]>
  * sync nor the memo of addresses keyed by secret keys in the server's memory it replaced.
  * Measured with e2e/bench/hidden-service-keys.ts: one resync of a 100-replica MoneroNodeSet
  * with tor and i2p (both publishing p2p and the restricted RPC), its keys Secret observed,
- * on a shared 2-core machine (load 1-4), medians of six runs, ms per sync:
+ * on a shared 2-core machine (load 1-4), medians of seven runs, ms per sync:
  *                                         steady state   first resync   all keys from
  *                                         (keys known)   of a set       keysSecretName
  *   before: BigInt arithmetic + memo          1.6-3.1       190-430      1.6-3 / 180-300
  *   @noble/curves, no memo, no record         100-260       100-260        100-260
- *   @noble/curves + this record               3.2-6.2        10-23          28-61
+ *   @noble/curves + this record          3.2-6.2 (once 12)   10-23          28-61
  * (300 Ed25519 operations per sync without the record, one for every key file; the memo was
  * cheap only while the process lived and remembered. A Secret written before the record
  * existed pays the full check once and carries the record from then on.)
