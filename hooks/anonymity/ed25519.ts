@@ -1,7 +1,7 @@
 /**
- * The little ed25519 arithmetic node:crypto does not expose: the public key of an
- * *expanded* secret key (a clamped scalar, as stored by tor). For a 32-byte seed we use
- * node:crypto itself.
+ * Ed25519 public keys, from the two kinds of secret key we meet: a 32-byte seed (the RFC 8032
+ * private key, which our derivation produces and i2pd stores) via node:crypto, and tor's
+ * *expanded* secret key (a clamped scalar and a prefix, no seed) via @noble/curves.
  *
  * Why not node:crypto for the scalar too (checked on Node 20): an Ed25519 KeyObject is built
  * only from the 32-byte seed (PKCS#8 and JWK `d` both hold the seed, which it hashes and
@@ -10,6 +10,7 @@
  * y, but not to the sign of x, which the public key (and the onion address) needs.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto'
+import { ed25519 } from '@noble/curves/ed25519.js'
 
 /** PKCS#8 DER prefix of an ed25519 private key; the 32-byte seed follows it. */
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
@@ -23,64 +24,15 @@ export function ed25519PublicKeyFromSeed(seed: Uint8Array): Buffer {
   return Buffer.from(jwk.x, 'base64url')
 }
 
-const P = 2n ** 255n - 19n
-const mod = (a: bigint): bigint => {
-  const r = a % P
-  return r < 0n ? r + P : r
-}
-function modPow(base: bigint, exp: bigint): bigint {
-  let result = 1n
-  let b = mod(base)
-  let e = exp
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % P
-    b = (b * b) % P
-    e >>= 1n
-  }
-  return result
-}
-const inv = (a: bigint): bigint => modPow(a, P - 2n)
-const D = mod(-121665n * inv(121666n))
-const D2 = mod(2n * D)
-const BX = 15112221349535400772501151409588531511454012693041857206046113283949847762202n
-const BY = 46316835694926478169428394003475163141307993866256225615783033603165251855960n
-
-/** Point in extended twisted Edwards coordinates (X:Y:Z:T), x = X/Z, y = Y/Z, xy = T/Z. */
-type Point = readonly [bigint, bigint, bigint, bigint]
-
-// Unified addition for a = -1 (add-2008-hwcd-3); also correct for doubling.
-function add(p: Point, q: Point): Point {
-  const [x1, y1, z1, t1] = p
-  const [x2, y2, z2, t2] = q
-  const a = mod((y1 - x1) * (y2 - x2))
-  const b = mod((y1 + x1) * (y2 + x2))
-  const c = mod(t1 * D2 * t2)
-  const d = mod(2n * z1 * z2)
-  const e = b - a
-  const f = d - c
-  const g = d + c
-  const h = b + a
-  return [mod(e * f), mod(g * h), mod(f * g), mod(e * h)]
-}
-
 /**
  * Public key of an expanded ed25519 secret whose first 32 bytes are the scalar `a`
- * (little-endian, as in tor's `hs_ed25519_secret_key`): encode(a·B).
+ * (little-endian, as in tor's `hs_ed25519_secret_key`): encode(a·B). The base point has
+ * prime order L, so a·B = (a mod L)·B; a clamped scalar is a multiple of 8 below 2^255 and
+ * never a multiple of L, so the reduced scalar is never 0.
  */
 export function ed25519PublicKeyFromScalar(scalar32: Uint8Array): Buffer {
   if (scalar32.length !== 32) throw new RangeError(`ed25519 scalar must be 32 bytes, got ${scalar32.length}`)
-  let k = BigInt(`0x${Buffer.from(scalar32).reverse().toString('hex')}`)
-  let result: Point = [0n, 1n, 1n, 0n]
-  let base: Point = [BX, BY, 1n, mod(BX * BY)]
-  while (k > 0n) {
-    if (k & 1n) result = add(result, base)
-    base = add(base, base)
-    k >>= 1n
-  }
-  const zInv = inv(result[2])
-  const x = mod(result[0] * zInv)
-  const y = mod(result[1] * zInv)
-  const out = Buffer.from(y.toString(16).padStart(64, '0'), 'hex').reverse()
-  if (x & 1n) out[31] = (out[31] ?? 0) | 0x80
-  return out
+  const { Point } = ed25519
+  const a = BigInt(`0x${Buffer.from(scalar32).reverse().toString('hex')}`)
+  return Buffer.from(Point.BASE.multiply(Point.Fn.create(a)).toBytes())
 }

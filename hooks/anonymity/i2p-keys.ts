@@ -140,8 +140,12 @@ function looksLikeText(buf: Uint8Array): boolean {
  * encryption key is not checked: i2pd does not use it for destinations and writes padding
  * there itself. Throws a RangeError naming the problem. Offline-signed keys (all-zero
  * signing key) are rejected.
+ *
+ * `signingKeyChecked`: only when the caller already knows that these very bytes passed the
+ * signing key check earlier (see the checked-keys record in hooks/nodes/anonymity-keys.ts);
+ * the layout is still checked.
  */
-export function parseI2pKeysFile(buf: Uint8Array): ParsedI2pKeys {
+export function parseI2pKeysFile(buf: Uint8Array, opts: { signingKeyChecked?: boolean } = {}): ParsedI2pKeys {
   const data = Buffer.from(buf)
   const name = 'i2p keys file'
   if (looksLikeText(data)) {
@@ -183,7 +187,7 @@ export function parseI2pKeysFile(buf: Uint8Array): ParsedI2pKeys {
   if (data.length !== expected) {
     throw new RangeError(`${name}: ${data.length - expected} unexpected trailing bytes (want exactly ${expected})`)
   }
-  if (signingKeyType === SigningKeyType.eddsaSha512Ed25519) {
+  if (signingKeyType === SigningKeyType.eddsaSha512Ed25519 && !opts.signingKeyChecked) {
     if (!ed25519PublicKeyFromSeed(signingPrivate).equals(identity.subarray(352, 384))) {
       throw new RangeError(`${name}: EdDSA signing private key does not match the destination's public key`)
     }

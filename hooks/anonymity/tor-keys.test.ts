@@ -39,7 +39,7 @@ t.test('known vector: derived seed -> onion (compatibility contract)', async (t)
 t.test('parse round trip and the independent scalar multiplication', async (t) => {
   const files = buildTorKeyFiles(RFC8032_SEED)
   const parsed = parseTorSecretKeyFile(files.secretKeyFile)
-  t.equal(parsed.publicKey.toString('hex'), RFC8032_PUBLIC, 'BigInt a·B equals node:crypto public key')
+  t.equal(parsed.publicKey.toString('hex'), RFC8032_PUBLIC, 'the scalar path (a·B) equals node:crypto public key')
   t.equal(parsed.onion, RFC8032_ONION)
   t.same(parseTorPublicKeyFile(files.publicKeyFile), parsed.publicKey)
   t.same(parseTorKeyFiles(files), parsed)

@@ -104,8 +104,13 @@ function checkHeader(buf: Uint8Array, want: string, fileName: string): void {
  * Parse a user-supplied `hs_ed25519_secret_key` (96 bytes as written by tor) and compute
  * its public key and onion address. Throws a RangeError naming the problem (length,
  * header, unclamped scalar).
+ *
+ * `publicKey`: only when the caller already knows it is this secret key's public key (it
+ * was computed from these very bytes earlier, see the checked-keys record in
+ * hooks/nodes/anonymity-keys.ts); the file is still checked, the scalar multiplication is
+ * skipped.
  */
-export function parseTorSecretKeyFile(buf: Uint8Array): ParsedTorSecretKey {
+export function parseTorSecretKeyFile(buf: Uint8Array, publicKey?: Uint8Array): ParsedTorSecretKey {
   if (buf.length !== TOR_SECRET_KEY_FILE_LENGTH) {
     const hint = buf.length === 64 ? ' (missing the 32-byte "== ed25519v1-secret: type0 ==" header?)' : ''
     throw new RangeError(`${TOR_SECRET_KEY_FILE}: want ${TOR_SECRET_KEY_FILE_LENGTH} bytes, got ${buf.length}${hint}`)
@@ -117,8 +122,8 @@ export function parseTorSecretKeyFile(buf: Uint8Array): ParsedTorSecretKey {
   if ((first & 7) !== 0 || (last & 0xc0) !== 0x40) {
     throw new RangeError(`${TOR_SECRET_KEY_FILE}: key is not a clamped ed25519 expanded secret key`)
   }
-  const publicKey = ed25519PublicKeyFromScalar(scalar)
-  return { publicKey, onion: onionAddressFromPublicKey(publicKey) }
+  const checked = publicKey ? Buffer.from(publicKey) : ed25519PublicKeyFromScalar(scalar)
+  return { publicKey: checked, onion: onionAddressFromPublicKey(checked) }
 }
 
 /** Parse `hs_ed25519_public_key` (64 bytes) and return its 32-byte key. */
@@ -133,13 +138,17 @@ export function parseTorPublicKeyFile(buf: Uint8Array): Buffer {
 /**
  * Validate a user-supplied set of HiddenServiceDir files: the secret key is required; the
  * public key and hostname, when present, must agree with it. Returns the parsed secret.
+ * `publicKey` as for {@link parseTorSecretKeyFile}.
  */
-export function parseTorKeyFiles(files: {
-  secretKeyFile: Uint8Array
-  publicKeyFile?: Uint8Array | undefined
-  hostname?: string | undefined
-}): ParsedTorSecretKey {
-  const parsed = parseTorSecretKeyFile(files.secretKeyFile)
+export function parseTorKeyFiles(
+  files: {
+    secretKeyFile: Uint8Array
+    publicKeyFile?: Uint8Array | undefined
+    hostname?: string | undefined
+  },
+  publicKey?: Uint8Array,
+): ParsedTorSecretKey {
+  const parsed = parseTorSecretKeyFile(files.secretKeyFile, publicKey)
   if (files.publicKeyFile !== undefined && !parseTorPublicKeyFile(files.publicKeyFile).equals(parsed.publicKey)) {
     throw new RangeError(`${TOR_PUBLIC_KEY_FILE} does not belong to ${TOR_SECRET_KEY_FILE}`)
   }

@@ -2,20 +2,15 @@
  * The hidden-service keys of a set of monerod pods: which key files every replica needs, where
  * each comes from (the user's Secret, our own Secret when made for the same rotation, or the
  * key seed), the content and annotations of the keys Secret, and the public addresses for
- * status. See anonymity.ts for the rules; key material never leaves the returned Secret data.
+ * status. See anonymity.ts for the rules; key material never leaves the returned Secret data
+ * (its annotations hold only rotations, addresses and digests).
  */
+import { createHash } from 'node:crypto'
 import type { AnonymitySpec } from '../node-spec/types.js'
 import { I2PD_P2P_KEYS_FILE, I2PD_RPC_KEYS_FILE } from '../anonymity/configs.js'
 import { anonymityScope, deriveSeed, Purpose, type AnonymityNetwork } from '../anonymity/derive.js'
 import { buildI2pKeysFile, parseI2pKeysFile } from '../anonymity/i2p-keys.js'
-import {
-  buildTorKeyFiles,
-  parseTorKeyFiles,
-  parseTorSecretKeyFile,
-  TOR_HOSTNAME_FILE,
-  TOR_PUBLIC_KEY_FILE,
-  TOR_SECRET_KEY_FILE,
-} from '../anonymity/tor-keys.js'
+import { buildTorKeyFiles, parseOnionAddress, parseTorKeyFiles, TOR_HOSTNAME_FILE, TOR_PUBLIC_KEY_FILE, TOR_SECRET_KEY_FILE } from '../anonymity/tor-keys.js'
 import { MAX_ANONYMOUS_REPLICAS } from '../node-spec/schema.js'
 import type { ChildMap, KubeObject } from '../metacontroller.js'
 import { SpecError } from '../rules.js'
@@ -30,6 +25,13 @@ export interface HiddenServiceStatus {
 
 /** Annotation on the keys Secret: the rotation its keys of a network were made for. */
 export const rotationAnnotation = (network: AnonymityNetwork): string => `utxo.com.br/${network}-rotation`
+
+/**
+ * Annotation on the keys Secret: every entry's address, as found when the entry was checked
+ * in full, with a digest of the bytes checked: JSON `{"<entry>": "<digest> <address>"}`.
+ * See readCheckedKeys for why and how far it is trusted.
+ */
+export const CHECKED_KEYS_ANNOTATION = 'utxo.com.br/checked-keys'
 
 /** The Secret entry of one replica's key file: `<replica>.<file>`. */
 export const keyEntry = (replica: number, file: string): string => `${replica}.${file}`
@@ -47,21 +49,16 @@ export interface KeysInput {
   readonly specPath: string
 }
 
-// Computing an address from a tor secret key is a few milliseconds of BigInt arithmetic; a
-// 100-replica set would spend that on every sync. The functions memoised here are pure, so
-// remembering their results changes nothing but the time.
-const MEMO_LIMIT = 4096
-const memo = new Map<string, string>()
-function memoised(key: string, compute: () => string): string {
-  const hit = memo.get(key)
-  if (hit !== undefined) return hit
-  const value = compute()
-  if (memo.size >= MEMO_LIMIT) memo.delete(memo.keys().next().value as string)
-  memo.set(key, value)
-  return value
+/** A key file and the address it publishes. */
+interface KeyFile {
+  readonly data: Buffer
+  readonly address: string
 }
-export const onionOf = (secretKeyFile: Buffer): string => memoised(`tor:${secretKeyFile.toString('base64')}`, () => parseTorSecretKeyFile(secretKeyFile).onion)
-export const b32Of = (keysFile: Buffer): string => memoised(`i2p:${keysFile.toString('base64')}`, () => parseI2pKeysFile(keysFile).b32)
+
+/** A key file of a replica, checked, with the digest the checked-keys record keeps of it. */
+interface ResolvedKey extends KeyFile {
+  readonly digest: string
+}
 
 /** Key files of one network: which Secret entries a replica needs, and how to make them. */
 interface NetworkKeys {
@@ -71,9 +68,30 @@ interface NetworkKeys {
   readonly files: readonly string[]
   /** Every file this network may have in the Secret (kept when observed). */
   readonly known: readonly string[]
-  derive(seed: Uint8Array, replica: number, file: string): Buffer
-  /** Throws a RangeError when `data` is not a usable key file. */
-  check(file: string, data: Buffer, extra: (file: string) => Buffer | undefined): void
+  derive(seed: Uint8Array, replica: number, file: string): KeyFile
+  /**
+   * Checks a key file (and, for tor, the optional public key and hostname beside it in the same
+   * Secret) and returns the address it publishes; throws a RangeError when it is not usable.
+   * `checked`: the address these very bytes were found to publish by an earlier full check
+   * (readCheckedKeys); the Ed25519 check is then not repeated (the layout, and the public key
+   * and hostname the user may put beside a tor key, still are).
+   */
+  accept(file: string, data: Buffer, other: (file: string) => Buffer | undefined, checked: string | undefined): string
+  /**
+   * Whether a key from the user's Secret may be taken on the checked-keys record: only when
+   * the record cannot change the address it publishes.
+   */
+  readonly userKeysOnRecord: boolean
+}
+
+/** The public key of an onion address, or undefined when it is not one. */
+function publicKeyOfOnion(address: string | undefined): Buffer | undefined {
+  if (address === undefined) return undefined
+  try {
+    return parseOnionAddress(address)
+  } catch {
+    return undefined
+  }
 }
 
 function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkKeys {
@@ -84,14 +102,16 @@ function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
     known: [TOR_SECRET_KEY_FILE],
     derive: (seed, replica) => {
       const scope = anonymityScope({ network: 'tor', namespace, name, replica, rotation: spec.rotation })
-      return buildTorKeyFiles(deriveSeed(seed, scope, Purpose.torOnionService, 32)).secretKeyFile
+      const files = buildTorKeyFiles(deriveSeed(seed, scope, Purpose.torOnionService, 32))
+      return { data: files.secretKeyFile, address: files.hostname.trim() }
     },
-    check: (_file, data, extra) => {
-      onionOf(data)
-      const publicKeyFile = extra(TOR_PUBLIC_KEY_FILE)
-      const hostname = extra(TOR_HOSTNAME_FILE)
-      if (publicKeyFile || hostname) parseTorKeyFiles({ secretKeyFile: data, publicKeyFile, hostname: hostname?.toString('utf8') })
-    },
+    accept: (_file, data, other, checked) =>
+      parseTorKeyFiles(
+        { secretKeyFile: data, publicKeyFile: other(TOR_PUBLIC_KEY_FILE), hostname: other(TOR_HOSTNAME_FILE)?.toString('utf8') },
+        publicKeyOfOnion(checked),
+      ).onion,
+    // The record holds the public key the onion is computed from.
+    userKeysOnRecord: false,
   }
 }
 
@@ -105,11 +125,17 @@ function i2pKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
     derive: (seed, replica, file) => {
       const scope = anonymityScope({ network: 'i2p', namespace, name, replica, rotation: spec.rotation })
       const purpose = file === I2PD_RPC_KEYS_FILE ? Purpose.i2pRestrictedRpc : Purpose.i2pP2p
-      return buildI2pKeysFile(deriveSeed(seed, scope, purpose, 32)).keysFile
+      const built = buildI2pKeysFile(deriveSeed(seed, scope, purpose, 32))
+      return { data: built.keysFile, address: built.b32 }
     },
-    check: (_file, data) => {
-      b32Of(data)
+    accept: (_file, data, _other, checked) => {
+      // The address is the hash of the destination in the file itself: a record that does not
+      // name it is not about these bytes.
+      const b32 = checked === undefined ? undefined : parseI2pKeysFile(data, { signingKeyChecked: true }).b32
+      return b32 !== undefined && b32 === checked ? b32 : parseI2pKeysFile(data).b32
     },
+    // The record only spares the signing key check; init-node still makes it in the pod.
+    userKeysOnRecord: true,
   }
 }
 
@@ -132,31 +158,84 @@ function relatedSecret(related: ChildMap | undefined, namespace: string, name: s
   return undefined
 }
 
+/** Digest of a key file in the checked-keys record: SHA-256, first 128 bits, base64url. */
+function digestOf(data: Buffer): string {
+  return createHash('sha256').update(data).digest().subarray(0, 16).toString('base64url')
+}
+
+/** The checked-keys record of our own keys Secret: entry -> [digest, address]. */
+type CheckedKeys = ReadonlyMap<string, readonly [string, string]>
+
+/*
+ * Why a record of checked keys, and neither an Ed25519 multiplication per key file on every
+ * sync nor the memo of addresses keyed by secret keys in the server's memory it replaced.
+ * Measured with e2e/bench/hidden-service-keys.ts: one resync of a 100-replica MoneroNodeSet
+ * with tor and i2p (both publishing p2p and the restricted RPC), its keys Secret observed,
+ * on a shared 2-core machine (load 1-4), medians of seven runs, ms per sync:
+ *                                         steady state   first resync   all keys from
+ *                                         (keys known)   of a set       keysSecretName
+ *   before: BigInt arithmetic + memo          1.6-3.1       190-430      1.6-3 / 180-300
+ *   @noble/curves, no memo, no record         100-260       100-260        100-260
+ *   @noble/curves + this record          3.2-6.2 (once 12)   10-23          28-61
+ * (300 Ed25519 operations per sync without the record, one for every key file; the memo was
+ * cheap only while the process lived and remembered. A Secret written before the record
+ * existed pays the full check once and carries the record from then on.)
+ * The record lives in the keys Secret, which Metacontroller keeps re-asserting (no hidden
+ * state, ARCHITECTURE.md rule 9), depends on nothing but the entries (the children stay the
+ * same when the key seed is lost or changed), and leaves the Secret's data as it was: tor's
+ * own file and i2pd's keys files, nothing a user's Secret must add.
+ *
+ * How far it is trusted: for the entries of our own Secret, and only when an entry's bytes
+ * have the digest recorded beside the address (any edit of a key, by hand or a restore,
+ * makes it checked in full again); the key file's layout is always checked. The record is
+ * not a signature: whoever can write it can write the keys it describes in the same object,
+ * which gives the same power (status and pods then name an onion of the writer's choosing).
+ * Tor keys in the user's Secret (keysSecretName) are checked against their secret keys on
+ * every sync: a user key our record vouched for would let a writer of our Secret override
+ * the onion of a key the user's Secret owns. So such a set still pays one Ed25519 operation
+ * per replica and sync. An i2p key's address is the hash of its own destination whatever
+ * the record says, so a user's i2p key byte-identical to a recorded one skips only the
+ * signing key check. Pods never rely on the record: init-node checks every key file it lays
+ * out in full.
+ */
+function readCheckedKeys(annotations: Record<string, string>): CheckedKeys {
+  const out = new Map<string, readonly [string, string]>()
+  let record: unknown
+  try {
+    record = JSON.parse(annotations[CHECKED_KEYS_ANNOTATION] ?? '{}')
+  } catch {
+    return out // not what we write: everything is checked in full
+  }
+  if (!record || typeof record !== 'object') return out
+  for (const [entry, value] of Object.entries(record)) {
+    const m = typeof value === 'string' ? /^([A-Za-z0-9_-]{22}) (\S+)$/.exec(value) : null
+    if (m) out.set(entry, [m[1] as string, m[2] as string])
+  }
+  return out
+}
+
 /**
- * Resolve every needed key file of one network into `entries` (the keys Secret's content)
- * and check that nothing is missing. Throws SpecError with a message fit for the user.
+ * Resolve every needed key file of one network into `resolved` (the keys Secret's content and
+ * the address of each entry) and check that nothing is missing. Throws SpecError with a
+ * message fit for the user.
  */
 function resolveNetwork(
   keys: NetworkKeys,
   input: KeysInput,
   observed: Map<string, Buffer>,
   observedRotation: string | undefined,
-  entries: Map<string, Buffer>,
+  checked: CheckedKeys,
+  resolved: Map<string, ResolvedKey>,
 ): void {
   const field = `${input.specPath}.${keys.network}`
-  // 2. our own Secret, when it was made for this rotation: keep every valid entry, also of
-  //    replicas scaled away (bounded by the replica limit), so scaling up restores them.
-  if (observedRotation === keys.spec.rotation) {
-    for (const [key, data] of observed) {
-      const m = ENTRY.exec(key)
-      if (!m || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
-      try {
-        keys.check(m[2] as string, data, () => undefined)
-        entries.set(key, data)
-      } catch {
-        // not a usable key (edited by hand?): derive or take the user's instead
-      }
-    }
+  /**
+   * Checks `data` for entry `key` with `accept`, given the record's address when the record
+   * is about these bytes and may be used (`recorded`).
+   */
+  const take = (key: string, data: Buffer, recorded: boolean, accept: (checkedAddress: string | undefined) => string): void => {
+    const digest = digestOf(data)
+    const record = recorded ? checked.get(key) : undefined
+    resolved.set(key, { data, digest, address: accept(record && record[0] === digest ? record[1] : undefined) })
   }
   // 1. the user's Secret wins for every replica it must cover.
   const secretName = keys.spec.keysSecretName
@@ -177,11 +256,24 @@ function resolveNetwork(
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} has no entry "${key}" (every replica 0..${input.replicas - 1} needs one)`)
         }
         try {
-          keys.check(file, value, (other) => data.get(keyEntry(replica, other)))
+          take(key, value, keys.userKeysOnRecord, (checkedAddress) => keys.accept(file, value, (other) => data.get(keyEntry(replica, other)), checkedAddress))
         } catch (err) {
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} entry "${key}": ${(err as Error).message}`)
         }
-        entries.set(key, value)
+      }
+    }
+  }
+  // 2. our own Secret, when it was made for this rotation: keep every valid entry the user's
+  //    Secret does not replace, also of replicas scaled away (bounded by the replica limit),
+  //    so scaling up restores them.
+  if (observedRotation === keys.spec.rotation) {
+    for (const [key, data] of observed) {
+      const m = ENTRY.exec(key)
+      if (!m || resolved.has(key) || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
+      try {
+        take(key, data, true, (checkedAddress) => keys.accept(m[2] as string, data, () => undefined, checkedAddress))
+      } catch {
+        // not a usable key (edited by hand?): derive it instead
       }
     }
   }
@@ -189,14 +281,15 @@ function resolveNetwork(
   for (let replica = 0; replica < input.replicas; replica++) {
     for (const file of keys.files) {
       const key = keyEntry(replica, file)
-      if (entries.has(key)) continue
+      if (resolved.has(key)) continue
       if (!input.keySeed) {
         throw new SpecError(
           field,
           `no ${keys.network} keys for replica ${replica}: the hook server has no key seed. Configure KEY_SEED_FILE on the hook server (the Helm chart does), or set ${field}.keysSecretName to a Secret with your own keys`,
         )
       }
-      entries.set(key, keys.derive(input.keySeed, replica, file))
+      const derived = keys.derive(input.keySeed, replica, file)
+      resolved.set(key, { ...derived, digest: digestOf(derived.data) })
     }
   }
 }
@@ -225,29 +318,37 @@ export function resolveHiddenServiceKeys(
 ): HiddenServiceKeys {
   const observed = secretData(observedSecret)
   const observedAnnotations = observedSecret?.metadata.annotations ?? {}
-  const entries = new Map<string, Buffer>()
+  const checked = readCheckedKeys(observedAnnotations)
+  const resolved = new Map<string, ResolvedKey>()
   const annotations: Record<string, string> = {}
   for (const network of ['tor', 'i2p'] as const) {
     const networkSpec = network === 'tor' ? tor : i2p
     const observedRotation = observedAnnotations[rotationAnnotation(network)]
     if (!networkSpec) continue
     const keys = network === 'tor' ? torKeys(networkSpec, input.namespace, input.name) : i2pKeys(networkSpec, input.namespace, input.name)
-    resolveNetwork(keys, input, observed, observedRotation, entries)
+    resolveNetwork(keys, input, observed, observedRotation, checked, resolved)
     annotations[rotationAnnotation(network)] = networkSpec.rotation
   }
+  const sorted = [...resolved.keys()].sort(compareEntries)
   const data: Record<string, string> = {}
-  for (const key of [...entries.keys()].sort(compareEntries)) data[key] = (entries.get(key) as Buffer).toString('base64')
+  const record: Record<string, string> = {}
+  for (const key of sorted) {
+    const { data: bytes, digest, address } = resolved.get(key) as ResolvedKey
+    data[key] = bytes.toString('base64')
+    record[key] = `${digest} ${address}`
+  }
+  if (sorted.length > 0) annotations[CHECKED_KEYS_ANNOTATION] = JSON.stringify(record)
 
   const hiddenServices: HiddenServiceStatus[] = []
   for (let replica = 0; replica < input.replicas; replica++) {
-    const entry = (file: string) => entries.get(keyEntry(replica, file))
+    const address = (file: string) => resolved.get(keyEntry(replica, file))?.address
     const s: HiddenServiceStatus = { replica }
-    const torKey = tor ? entry(TOR_SECRET_KEY_FILE) : undefined
-    if (torKey) s.onion = onionOf(torKey)
-    const p2p = i2p?.publish.p2p ? entry(I2PD_P2P_KEYS_FILE) : undefined
-    if (p2p) s.i2p = b32Of(p2p)
-    const rpc = i2p?.publish.restrictedRpc ? entry(I2PD_RPC_KEYS_FILE) : undefined
-    if (rpc) s.i2pRestrictedRpc = b32Of(rpc)
+    const onion = tor ? address(TOR_SECRET_KEY_FILE) : undefined
+    if (onion) s.onion = onion
+    const p2p = i2p?.publish.p2p ? address(I2PD_P2P_KEYS_FILE) : undefined
+    if (p2p) s.i2p = p2p
+    const rpc = i2p?.publish.restrictedRpc ? address(I2PD_RPC_KEYS_FILE) : undefined
+    if (rpc) s.i2pRestrictedRpc = rpc
     hiddenServices.push(s)
   }
   return { data, annotations, hiddenServices }

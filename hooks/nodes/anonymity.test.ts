@@ -245,6 +245,56 @@ t.test('observed Secret wins over derivation; rotation gives new addresses; dele
   t.not(services(otherName)[0]!.onion, services(a)[0]!.onion, 'another name, other addresses')
 })
 
+t.test('checked-keys record: unchanged entries are taken on it, anything else is checked in full', async (t) => {
+  const both = { enabled: true, publish: { p2p: true, restrictedRpc: true } }
+  const parent = parentOf({ tor: both, i2p: both })
+  const a = sync(parent)
+  const record = () => JSON.parse(secretOf(a).metadata.annotations?.['utxo.com.br/checked-keys'] ?? '{}') as Record<string, string>
+  t.same(Object.keys(record()), Object.keys(secretOf(a).data), 'one record per Secret entry')
+  for (const [i, h] of services(a).entries()) {
+    t.match(record()[`${i}.hs_ed25519_secret_key`], new RegExp(`^[A-Za-z0-9_-]{22} ${h.onion}$`))
+    t.match(record()[`${i}.monerod.dat`], new RegExp(`^[A-Za-z0-9_-]{22} ${h.i2p}$`))
+    t.match(record()[`${i}.monerod-rpc.dat`], new RegExp(`^[A-Za-z0-9_-]{22} ${h.i2pRestrictedRpc}$`))
+  }
+  t.notMatch(JSON.stringify(secretOf(a).metadata.annotations), Object.values(secretOf(a).data)[0]!, 'no key material in annotations')
+
+  // A Secret written before the record existed: checked in full, same children as ever.
+  const unrecorded = observe(a.children)
+  delete (unrecorded.find((c) => c.kind === 'Secret') as KubeObject).metadata.annotations?.['utxo.com.br/checked-keys']
+  t.same(sync(parent, { observed: unrecorded }).children, a.children)
+
+  // Keys restored by hand into our Secret, record left as it was: the new keys' own addresses.
+  const other = sync(parentOf({ name: 'other', tor: both, i2p: both }))
+  const edited = observe(a.children)
+  const editedSecret = edited.find((c) => c.kind === 'Secret') as KubeObject & { data: Record<string, string> }
+  for (const file of ['hs_ed25519_secret_key', 'monerod.dat']) editedSecret.data[`1.${file}`] = secretOf(other).data[`1.${file}`] as string
+  const afterEdit = services(sync(parent, { observed: edited }))
+  t.equal(afterEdit[1]!.onion, services(other)[1]!.onion, 'edited tor key: its own onion')
+  t.equal(afterEdit[1]!.i2p, services(other)[1]!.i2p, 'edited i2p key: its own b32')
+  t.same([afterEdit[0], afterEdit[2]], [services(a)[0], services(a)[2]], 'the other replicas as before')
+
+  // A record naming another address for the same bytes: i2p's address is the file's own hash.
+  const misnamed = observe(a.children)
+  const misnamedSecret = misnamed.find((c) => c.kind === 'Secret') as KubeObject
+  const wrong = record()
+  wrong['0.monerod.dat'] = `${(wrong['0.monerod.dat'] as string).split(' ')[0]} ${services(other)[0]!.i2p}`
+  misnamedSecret.metadata.annotations = { ...misnamedSecret.metadata.annotations, 'utxo.com.br/checked-keys': JSON.stringify(wrong) }
+  t.equal(services(sync(parent, { observed: misnamed }))[0]!.i2p, services(a)[0]!.i2p)
+
+  // A user's key equal to a recorded one is still checked in full, with the user's hostname.
+  const user = { enabled: true, keysSecretName: 'my-keys' }
+  const userParent = parentOf({ tor: user })
+  const donor = sync(parentOf({ tor: { enabled: true } }))
+  const userData: Record<string, string> = {}
+  for (let i = 0; i < 3; i++) userData[`${i}.hs_ed25519_secret_key`] = secretOf(donor).data[`${i}.hs_ed25519_secret_key`] as string
+  userData['0.hostname'] = Buffer.from(`${services(other)[0]!.onion}\n`).toString('base64')
+  const userSecret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'my-keys', namespace: 'default' }, type: 'Opaque', data: userData } as KubeObject
+  const e = attempt(userParent, { related: [userSecret], observed: observe(donor.children) }) as HookError
+  t.match(e.message, /entry "0\.hs_ed25519_secret_key": hostname says .* but hs_ed25519_secret_key is for /)
+  delete userData['0.hostname']
+  t.same(services(sync(userParent, { related: [userSecret], observed: observe(donor.children) })), services(donor))
+})
+
 t.test('disabling tor removes its children; re-enabling derives the same addresses', async (t) => {
   const on = parentOf({ tor: { enabled: true } })
   const a = sync(on)
