@@ -25,9 +25,9 @@
  * Needs tor and i2pd (Debian packages). Missing: skipped, unless CI=true (then a failure).
  */
 import t from 'tap'
-import { requireDaemons } from './daemons.js'
+import { requireDaemons, type RunningDaemon, startDaemon } from './daemons.js'
 import { freePort } from '../../hooks/monerod/regtest.js'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { get } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -78,26 +78,8 @@ function sync(p: KubeObject, observed: KubeObject[] = []): SyncResponse {
 const dataOf = (r: SyncResponse, kind: string) => (r.children.find((c) => c.kind === kind) as KubeObject & { data: Record<string, string> }).data
 const statusOf = (r: SyncResponse) => r.status.hiddenServices as HiddenServiceStatus[]
 
-interface Running {
-  child: ChildProcess
-  output: () => string
-}
-
-function start(tt: { teardown(fn: () => unknown): void }, bin: string, args: string[]): Running {
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout?.on('data', (c: Buffer) => (output += c.toString()))
-  child.stderr?.on('data', (c: Buffer) => (output += c.toString()))
-  tt.teardown(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  })
-  return { child, output: () => output }
-}
+type Running = RunningDaemon
+const start = startDaemon
 
 async function stop(r: Running): Promise<void> {
   if (r.child.exitCode !== null || r.child.signalCode !== null) return

@@ -2,7 +2,7 @@
  * The integration tier runs real daemons. When one is missing, a developer's run skips the
  * tests with the install command; under CI=true it is a failure, since CI installs them all.
  */
-import { spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import t from 'tap'
 
 /** A binary a test file needs and the Debian package that provides it. */
@@ -47,4 +47,30 @@ export function requireSetup(what: string, missing: string | undefined): false |
   if (missing === undefined) return false
   if (process.env.CI === 'true') t.fail(`${what} must run under CI=true: ${missing}`)
   return `${missing}; set CI=true to make this a failure`
+}
+
+/** A daemon started by {@link startDaemon}: the process and everything it printed so far. */
+export interface RunningDaemon {
+  readonly child: ChildProcess
+  output(): string
+}
+
+/**
+ * Starts `bin args` with stdout and stderr collected; the test's teardown stops it (SIGTERM,
+ * then SIGKILL after 5 s) unless it already exited.
+ */
+export function startDaemon(tt: HasTeardown, bin: string, args: readonly string[]): RunningDaemon {
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  tt.teardown(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(timer)
+  })
+  return { child, output: () => output }
 }

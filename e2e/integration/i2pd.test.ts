@@ -8,9 +8,8 @@
  * a closed loopback port.
  */
 import t from 'tap'
-import { requireDaemons, TEST_KEY_SEED, type HasTeardown } from './daemons.js'
+import { type HasTeardown, requireDaemons, type RunningDaemon, startDaemon, TEST_KEY_SEED } from './daemons.js'
 import { freePort } from '../../hooks/monerod/regtest.js'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { get } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -31,10 +30,7 @@ const I2PD = process.env.I2PD_BIN ?? 'i2pd'
 const skip = requireDaemons('the i2pd integration tests', [{ bin: I2PD, pkg: 'i2pd' }])
 const SECRET = TEST_KEY_SEED
 
-interface RunningI2pd {
-  child: ChildProcess
-  output: () => string
-}
+type RunningI2pd = RunningDaemon
 
 /** Start i2pd as the current user; the caller's teardown kills it (SIGTERM, then SIGKILL). */
 function startI2pd(tt: HasTeardown, dataDir: string, confPath: string): RunningI2pd {
@@ -44,19 +40,7 @@ function startI2pd(tt: HasTeardown, dataDir: string, confPath: string): RunningI
     '--reseed.urls=https://127.0.0.1:9/', // never reach out to the real reseed servers
     '--addressbook.enabled=false',
   ]
-  const child = spawn(I2PD, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  tt.teardown(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  })
-  return { child, output: () => output }
+  return startDaemon(tt, I2PD, args)
 }
 
 /**

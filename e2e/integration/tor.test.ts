@@ -7,9 +7,9 @@
  * CI=true, where a missing daemon is a failure.
  */
 import t from 'tap'
-import { requireDaemons, TEST_KEY_SEED, type HasTeardown } from './daemons.js'
+import { type HasTeardown, requireDaemons, type RunningDaemon, startDaemon, TEST_KEY_SEED } from './daemons.js'
 import { freePort } from '../../hooks/monerod/regtest.js'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,29 +29,13 @@ const TOR = process.env.TOR_BIN ?? 'tor'
 const skip = requireDaemons('the tor integration tests', [{ bin: TOR, pkg: 'tor' }])
 const SECRET = TEST_KEY_SEED
 
-interface RunningTor {
-  child: ChildProcess
-  output: () => string
-}
+type RunningTor = RunningDaemon
 
-/** Start tor on a torrc; the caller's teardown kills it (SIGTERM, then SIGKILL). */
+/** Start tor on a torrc; the caller's teardown kills it. */
 function startTor(tt: HasTeardown, torrcPath: string): RunningTor {
-  const child = spawn(TOR, ['-f', torrcPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  tt.teardown(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
-  })
-  return { child, output: () => output }
+  return startDaemon(tt, TOR, ['-f', torrcPath])
 }
 
-/** Poll until `path` exists and is non-empty, or fail with tor's output. */
 async function waitForFile(path: string, tor: RunningTor, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
