@@ -317,14 +317,22 @@ function killPodCgroups(): void {
     }
     sleepSync(100)
   }
-  for (const tree of trees) {
-    for (const dir of cgroupTree(tree)) {
-      try {
-        rmdirSync(dir)
-      } catch {
-        // busy or gone; reported by the leftovers check
+  // A killed task keeps its cgroup busy until the kernel has finished tearing it down (seen
+  // with cgroup v1's memory controller: rmdir right after the last SIGKILL failed with EBUSY
+  // and worked a moment later), so removal is retried for a while.
+  for (let round = 0; round < 100; round++) {
+    let left = 0
+    for (const tree of trees) {
+      for (const dir of cgroupTree(tree)) {
+        try {
+          rmdirSync(dir)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') left++ // busy: tried again; reported by the leftovers check if it stays
+        }
       }
     }
+    if (left === 0) break
+    sleepSync(100)
   }
 }
 
