@@ -182,7 +182,9 @@ export const metricsSchema = Type.Object(
 /**
  * Most replicas a set may have while Tor or I2P is enabled: all replicas' keys live in one
  * Secret, and Metacontroller keeps a copy of each child in its last-applied annotation
- * (annotations are limited to 256 KiB in total; about 2 KiB of keys per replica).
+ * (annotations are limited to 256 KiB in total; about 2 KiB of keys per replica, plus the
+ * checked-keys record, which is in the Secret's annotations and in that copy: 244 KB in all at
+ * 100 replicas with Tor and both I2P services, hooks/nodes/anonymity.test.ts).
  */
 export const MAX_ANONYMOUS_REPLICAS = 100
 

@@ -27,9 +27,10 @@ export interface HiddenServiceStatus {
 export const rotationAnnotation = (network: AnonymityNetwork): string => `utxo.com.br/${network}-rotation`
 
 /**
- * Annotation on the keys Secret: every entry's address, as found when the entry was checked
- * in full, with a digest of the bytes checked: JSON `{"<entry>": "<digest> <address>"}`.
- * See readCheckedKeys for why and how far it is trusted.
+ * Annotation on the keys Secret: a digest of every entry's bytes as checked in full, and for a
+ * tor key the onion address that check found: JSON `{"<entry>": "<digest> <onion>"}`, or
+ * `"<digest>"` for an i2p keys file, whose address is the hash of its own destination. See
+ * readCheckedKeys for why and how far it is trusted, and MAX_ANONYMOUS_REPLICAS for the size.
  */
 export const CHECKED_KEYS_ANNOTATION = 'utxo.com.br/checked-keys'
 
@@ -55,9 +56,9 @@ interface KeyFile {
   readonly address: string
 }
 
-/** A key file of a replica, checked, with the digest the checked-keys record keeps of it. */
+/** A key file of a replica, checked, with what the checked-keys record keeps of it. */
 interface ResolvedKey extends KeyFile {
-  readonly digest: string
+  readonly record: string
 }
 
 /** Key files of one network: which Secret entries a replica needs, and how to make them. */
@@ -72,11 +73,13 @@ interface NetworkKeys {
   /**
    * Checks a key file (and, for tor, the optional public key and hostname beside it in the same
    * Secret) and returns the address it publishes; throws a RangeError when it is not usable.
-   * `checked`: the address these very bytes were found to publish by an earlier full check
-   * (readCheckedKeys); the Ed25519 check is then not repeated (the layout, and the public key
-   * and hostname the user may put beside a tor key, still are).
+   * `checked`: set when these very bytes passed an earlier full check (readCheckedKeys), with
+   * the address it found when the record keeps one; the Ed25519 check is then not repeated
+   * (the layout, and the public key and hostname the user may put beside a tor key, still are).
    */
-  accept(file: string, data: Buffer, other: (file: string) => Buffer | undefined, checked: string | undefined): string
+  accept(file: string, data: Buffer, other: (file: string) => Buffer | undefined, checked: CheckedKey | undefined): string
+  /** Whether the record keeps the address (tor: it is the public key; i2p: a hash of the file). */
+  readonly recordsAddress: boolean
   /**
    * Whether a key from the user's Secret may be taken on the checked-keys record: only when
    * the record cannot change the address it publishes.
@@ -108,10 +111,11 @@ function torKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
     accept: (_file, data, other, checked) =>
       parseTorKeyFiles(
         { secretKeyFile: data, publicKeyFile: other(TOR_PUBLIC_KEY_FILE), hostname: other(TOR_HOSTNAME_FILE)?.toString('utf8') },
-        publicKeyOfOnion(checked),
+        publicKeyOfOnion(checked?.address),
       ).onion,
     // The record holds the public key the onion is computed from.
     userKeysOnRecord: false,
+    recordsAddress: true,
   }
 }
 
@@ -128,14 +132,11 @@ function i2pKeys(spec: AnonymitySpec, namespace: string, name: string): NetworkK
       const built = buildI2pKeysFile(deriveSeed(seed, scope, purpose, 32))
       return { data: built.keysFile, address: built.b32 }
     },
-    accept: (_file, data, _other, checked) => {
-      // The address is the hash of the destination in the file itself: a record that does not
-      // name it is not about these bytes.
-      const b32 = checked === undefined ? undefined : parseI2pKeysFile(data, { signingKeyChecked: true }).b32
-      return b32 !== undefined && b32 === checked ? b32 : parseI2pKeysFile(data).b32
-    },
+    // The address is the hash of the destination in the file itself, whatever a record says.
+    accept: (_file, data, _other, checked) => parseI2pKeysFile(data, { signingKeyChecked: checked !== undefined }).b32,
     // The record only spares the signing key check; init-node still makes it in the pod.
     userKeysOnRecord: true,
+    recordsAddress: false,
   }
 }
 
@@ -163,8 +164,14 @@ function digestOf(data: Buffer): string {
   return createHash('sha256').update(data).digest().subarray(0, 16).toString('base64url')
 }
 
-/** The checked-keys record of our own keys Secret: entry -> [digest, address]. */
-type CheckedKeys = ReadonlyMap<string, readonly [string, string]>
+/** One entry of the checked-keys record: the digest of the bytes checked, and the address if kept. */
+interface CheckedKey {
+  readonly digest: string
+  readonly address?: string | undefined
+}
+
+/** The checked-keys record of our own keys Secret, by entry. */
+type CheckedKeys = ReadonlyMap<string, CheckedKey>
 
 /*
  * Why a record of checked keys, and neither an Ed25519 multiplication per key file on every
@@ -199,7 +206,7 @@ type CheckedKeys = ReadonlyMap<string, readonly [string, string]>
  * out in full.
  */
 function readCheckedKeys(annotations: Record<string, string>): CheckedKeys {
-  const out = new Map<string, readonly [string, string]>()
+  const out = new Map<string, CheckedKey>()
   let record: unknown
   try {
     record = JSON.parse(annotations[CHECKED_KEYS_ANNOTATION] ?? '{}')
@@ -208,8 +215,8 @@ function readCheckedKeys(annotations: Record<string, string>): CheckedKeys {
   }
   if (!record || typeof record !== 'object') return out
   for (const [entry, value] of Object.entries(record)) {
-    const m = typeof value === 'string' ? /^([A-Za-z0-9_-]{22}) (\S+)$/.exec(value) : null
-    if (m) out.set(entry, [m[1] as string, m[2] as string])
+    const m = typeof value === 'string' ? /^([A-Za-z0-9_-]{22})(?: (\S+))?$/.exec(value) : null
+    if (m) out.set(entry, { digest: m[1] as string, address: m[2] })
   }
   return out
 }
@@ -228,14 +235,17 @@ function resolveNetwork(
   resolved: Map<string, ResolvedKey>,
 ): void {
   const field = `${input.specPath}.${keys.network}`
+  /** What the record keeps of a checked key file. */
+  const recordOf = (digest: string, address: string) => (keys.recordsAddress ? `${digest} ${address}` : digest)
   /**
-   * Checks `data` for entry `key` with `accept`, given the record's address when the record
-   * is about these bytes and may be used (`recorded`).
+   * Checks `data` for entry `key` with `accept`, given the record's entry when the record is
+   * about these bytes and may be used (`recorded`).
    */
-  const take = (key: string, data: Buffer, recorded: boolean, accept: (checkedAddress: string | undefined) => string): void => {
+  const take = (key: string, data: Buffer, recorded: boolean, accept: (checked: CheckedKey | undefined) => string): void => {
     const digest = digestOf(data)
-    const record = recorded ? checked.get(key) : undefined
-    resolved.set(key, { data, digest, address: accept(record && record[0] === digest ? record[1] : undefined) })
+    const entry = recorded ? checked.get(key) : undefined
+    const address = accept(entry?.digest === digest ? entry : undefined)
+    resolved.set(key, { data, address, record: recordOf(digest, address) })
   }
   // 1. the user's Secret wins for every replica it must cover.
   const secretName = keys.spec.keysSecretName
@@ -256,7 +266,7 @@ function resolveNetwork(
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} has no entry "${key}" (every replica 0..${input.replicas - 1} needs one)`)
         }
         try {
-          take(key, value, keys.userKeysOnRecord, (checkedAddress) => keys.accept(file, value, (other) => data.get(keyEntry(replica, other)), checkedAddress))
+          take(key, value, keys.userKeysOnRecord, (checked) => keys.accept(file, value, (other) => data.get(keyEntry(replica, other)), checked))
         } catch (err) {
           throw new SpecError(`${field}.keysSecretName`, `Secret ${secretName} entry "${key}": ${(err as Error).message}`)
         }
@@ -271,7 +281,7 @@ function resolveNetwork(
       const m = ENTRY.exec(key)
       if (!m || resolved.has(key) || !keys.known.includes(m[2] as string) || Number(m[1]) >= MAX_ANONYMOUS_REPLICAS) continue
       try {
-        take(key, data, true, (checkedAddress) => keys.accept(m[2] as string, data, () => undefined, checkedAddress))
+        take(key, data, true, (checked) => keys.accept(m[2] as string, data, () => undefined, checked))
       } catch {
         // not a usable key (edited by hand?): derive it instead
       }
@@ -289,7 +299,7 @@ function resolveNetwork(
         )
       }
       const derived = keys.derive(input.keySeed, replica, file)
-      resolved.set(key, { ...derived, digest: digestOf(derived.data) })
+      resolved.set(key, { ...derived, record: recordOf(digestOf(derived.data), derived.address) })
     }
   }
 }
@@ -333,9 +343,9 @@ export function resolveHiddenServiceKeys(
   const data: Record<string, string> = {}
   const record: Record<string, string> = {}
   for (const key of sorted) {
-    const { data: bytes, digest, address } = resolved.get(key) as ResolvedKey
+    const { data: bytes, record: kept } = resolved.get(key) as ResolvedKey
     data[key] = bytes.toString('base64')
-    record[key] = `${digest} ${address}`
+    record[key] = kept
   }
   if (sorted.length > 0) annotations[CHECKED_KEYS_ANNOTATION] = JSON.stringify(record)
 
