@@ -62,3 +62,9 @@ export async function kubeRequest(kc: KubeConfig, method: string, path: string, 
     req.end(payload)
   })
 }
+
+/** The message of an apiserver Status (or the raw body). */
+export function messageOf(answer: Pick<KubeAnswer, 'body'>): string {
+  const b = answer.body
+  return typeof b === 'object' && b !== null && typeof b.message === 'string' ? b.message : JSON.stringify(b)
+}

@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { KubeConfig } from '@kubernetes/client-node'
 import { installCrds, requestJson as call, type Answer } from './manifests.js'
+import { messageOf } from '../kube-request.js'
 import { parseAllDocuments } from 'yaml'
 import { GROUP_VERSION } from '../../hooks/api/group.js'
 import { DEFAULT_OPERATOR_IMAGE } from '../../hooks/config.js'
@@ -59,10 +60,7 @@ export function exampleObjects(): { file: string; object: KubeObject }[] {
 /** One HTTPS request with the kubeconfig's credentials (manifests.ts); the tests call it `call`. */
 export { requestJson as call, type Answer } from './manifests.js'
 
-/** The message of an apiserver Status (or the raw body). */
-export function messageOf(answer: Answer): string {
-  return typeof answer.body === 'object' && answer.body !== null && typeof answer.body.message === 'string' ? answer.body.message : JSON.stringify(answer.body)
-}
+export { messageOf }
 
 interface ResourceInfo {
   base: string

@@ -4,7 +4,7 @@
  */
 import { Agent } from 'node:https'
 import type { KubeConfig } from '@kubernetes/client-node'
-import { kubeRequest, type KubeAnswer } from '../kube-request.js'
+import { kubeRequest, messageOf, type KubeAnswer } from '../kube-request.js'
 
 export type { KubeAnswer }
 
@@ -82,8 +82,4 @@ export function resourcePath(info: ResourceInfo, namespace?: string, name?: stri
   return `${base}${ns}/${info.plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`
 }
 
-/** The message of an apiserver Status (or the raw body). */
-export function messageOf(answer: KubeAnswer): string {
-  const b = answer.body
-  return typeof b === 'object' && b !== null && typeof b.message === 'string' ? b.message : JSON.stringify(b)
-}
+export { messageOf }
